@@ -1,0 +1,1 @@
+"""FastAPI command-post service: routes, auth, live stream, CoT output and the map page."""

@@ -1,0 +1,3 @@
+"""Tenken (点検): road and drone imagery to findings on a map."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,87 @@
+"""One typed settings model: env vars `TENKEN_*`, an optional TOML file, validated up front."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from tenken.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+def _config_file() -> Path | None:
+    path = os.environ.get("TENKEN_CONFIG")
+    return Path(path) if path else None
+
+
+class Settings(BaseSettings):
+    """Every setting Tenken reads. No broker URL means the embedded (single process) path."""
+
+    model_config = SettingsConfigDict(env_prefix="TENKEN_", extra="forbid")
+
+    data_dir: Path = Field(
+        default=Path.home() / ".local" / "share" / "tenken",
+        description="Where the embedded store, uploads and media live.",
+    )
+    models_dir: Path = Field(default=REPO_ROOT / "models", description="Shipped model folders.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file under data_dir."
+    )
+    broker_url: str | None = Field(default=None, description="Celery broker (Redis) URL; unset = embedded.")
+    result_url: str | None = Field(default=None, description="Celery result backend URL.")
+    tile_url: str = Field(
+        default=DEFAULT_TILE_URL,
+        description="Map tile URL template; empty string for no tiles (the map still works).",
+    )
+    device: str = Field(default="auto", description="Inference device: auto, cpu, cuda, openvino.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _config_file()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'tenken.sqlite3'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning a validation failure into one line naming the bad key."""
+    toml = _config_file()
+    if toml is not None and not toml.is_file():
+        raise ConfigError(f"TENKEN_CONFIG points to {toml}, which does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid setting {key!r}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

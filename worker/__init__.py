@@ -1,0 +1,1 @@
+"""Celery app, thin tasks, job chunking and the stream reader process."""
