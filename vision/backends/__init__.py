@@ -1,0 +1,1 @@
+"""Detector backends: ONNX Runtime and OpenVINO (no torch), and ultralytics for `.pt` weights."""

@@ -1,0 +1,68 @@
+"""ultralytics backend for `.pt` weights (needs the `train` extra: torch + ultralytics)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tenken.errors import ModelError
+from vision.detections import Detections
+from vision.detector import Frame
+from vision.train.offline import configure_offline_ultralytics
+
+
+class UltralyticsDetector:
+    backend = "ultralytics"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        names: Sequence[str] | None = None,
+        imgsz: int | None = None,
+        conf: float = 0.25,
+        iou: float = 0.45,
+        agnostic_nms: bool = False,
+        batch: int = 8,
+    ) -> None:
+        configure_offline_ultralytics()
+        try:
+            from ultralytics import YOLO
+        except ImportError:
+            raise ModelError(
+                f"{path}: .pt weights need torch and ultralytics (pip install 'tenken[train]'); "
+                "use the .onnx or OpenVINO export instead"
+            ) from None
+        try:
+            self.model = YOLO(str(path), task="detect")
+        except Exception as exc:  # torch.load raises many types for a bad file
+            raise ModelError(f"{path}: not loadable .pt weights ({str(exc).splitlines()[0]})") from None
+        model_names = self.model.names
+        self.names = tuple(names) if names else tuple(model_names[k] for k in sorted(model_names))
+        self.imgsz = imgsz or int(self.model.overrides.get("imgsz", 640) or 640)
+        self.conf, self.iou, self.agnostic_nms, self.batch = conf, iou, agnostic_nms, batch
+
+    def predict(self, frames: Sequence[Frame], conf: float | None = None) -> list[Detections]:
+        out: list[Detections] = []
+        for start in range(0, len(frames), self.batch):
+            results = self.model.predict(
+                list(frames[start : start + self.batch]),
+                imgsz=self.imgsz,
+                conf=self.conf if conf is None else conf,
+                iou=self.iou,
+                agnostic_nms=self.agnostic_nms,
+                verbose=False,
+            )
+            for r in results:
+                boxes = r.boxes
+                out.append(
+                    Detections(
+                        boxes.xyxy.cpu().numpy().astype(np.float32),
+                        boxes.conf.cpu().numpy().astype(np.float32),
+                        boxes.cls.cpu().numpy().astype(np.int64),
+                        self.names,
+                    )
+                )
+        return out
