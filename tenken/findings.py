@@ -82,3 +82,4 @@ class SegmentGrade:
     category: str | None  # "I", "II", "III" or None when not surveyed
     mci: float | None
     defect_counts: dict[str, int] = field(default_factory=dict)
+    mci_advice: str | None = None  # "repair needed", "repair desirable", "good"; None when not surveyed
