@@ -22,7 +22,7 @@ Event = Literal["opened", "closed"] | None
 
 @dataclass(frozen=True)
 class ConfirmationPolicy:
-    """`min_hits` of the last `window_frames` frames open an alert; `clear_frames` misses in a row close it."""
+    """`min_hits` of the last `window_frames` frames open an alert; `clear_frames` misses close it."""
 
     min_hits: int = 3
     window_frames: int = 5
