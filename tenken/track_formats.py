@@ -288,13 +288,10 @@ def parse_dji_srt(text: str, name: str) -> ParsedTrack:
     `--offset` corrects when the track is combined with another source. Without any date-time the
     track is relative to the video start. Cues without a position (no GPS lock: 0, 0) are skipped.
     """
-    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
     fixes: list[Fix] = []
     anchor_s: float | None = None
-    line_no = 1
-    for block in blocks:
+    for line_no, block in _srt_cues(text):
         where = f"{name}:{line_no}"
-        line_no += block.count("\n") + 2
         cue = _CUE_TIME.search(block)
         if cue is None:
             raise TrackError(f"{where}: SRT cue without a 'HH:MM:SS,mmm --> ...' time line")
@@ -319,6 +316,24 @@ def parse_dji_srt(text: str, name: str) -> ParsedTrack:
     if anchor_s is None:
         return ParsedTrack(fixes, relative_to_video=True)
     return ParsedTrack([replace(fix, timestamp_s=fix.timestamp_s + anchor_s) for fix in fixes])
+
+
+def _srt_cues(text: str) -> list[tuple[int, str]]:
+    """The cues of a subtitle file as (first line number, text), split at blank lines."""
+    cues: list[tuple[int, str]] = []
+    lines: list[str] = []
+    start = 0
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            if not lines:
+                start = line_no
+            lines.append(line)
+        elif lines:
+            cues.append((start, "\n".join(lines)))
+            lines = []
+    if lines:
+        cues.append((start, "\n".join(lines)))
+    return cues
 
 
 def _srt_position(body: str) -> tuple[float, float, float | None] | None:

@@ -41,12 +41,17 @@ def _lerp_angle_deg(a_deg: float, b_deg: float, fraction: float) -> float:
     return _wrap_deg(a_deg + fraction * delta)
 
 
+def _lerp(a: float, b: float, fraction: float) -> float:
+    """Linear interpolation that is exact at both ends (fraction 0 gives a, 1 gives b)."""
+    return a * (1.0 - fraction) + b * fraction
+
+
 def _lerp_optional(a: float | None, b: float | None, fraction: float) -> float | None:
     if a is None:
         return b
     if b is None:
         return a
-    return a + fraction * (b - a)
+    return _lerp(a, b, fraction)
 
 
 class Track:
@@ -156,15 +161,21 @@ class Track:
         i = self._segment_index(t)
         a, b = self.fixes[i], self.fixes[i + 1]
         fraction = (t - a.timestamp_s) / (b.timestamp_s - a.timestamp_s)
-        lat = a.lat + fraction * (b.lat - a.lat)
-        dlon = (b.lon - a.lon + 180.0) % 360.0 - 180.0  # across the antimeridian the short way
-        lon = (a.lon + fraction * dlon + 180.0) % 360.0 - 180.0
+        lat = _lerp(a.lat, b.lat, fraction)
+        b_lon = b.lon  # across the antimeridian the short way
+        if b_lon - a.lon > 180.0:
+            b_lon -= 360.0
+        elif b_lon - a.lon < -180.0:
+            b_lon += 360.0
+        lon = _lerp(a.lon, b_lon, fraction)
+        if not -180.0 <= lon <= 180.0:
+            lon = (lon + 180.0) % 360.0 - 180.0
         if a.heading_deg is not None and b.heading_deg is not None:
             heading = _lerp_angle_deg(a.heading_deg, b.heading_deg, fraction)
         else:
             heading = self._segment_heading_deg[i]
         if a.speed_mps is not None and b.speed_mps is not None:
-            speed = a.speed_mps + fraction * (b.speed_mps - a.speed_mps)
+            speed = _lerp(a.speed_mps, b.speed_mps, fraction)
         else:
             speed = float(self._segment_speed_mps[i])
         return Pose(
