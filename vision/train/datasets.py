@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import yaml
 
 from tenken.errors import DataError
@@ -73,12 +75,18 @@ def _image_for(images_dir: Path, stem: str) -> Path | None:
     return None
 
 
-def _image_size(path: Path) -> tuple[int, int]:
+def read_image(path: Path) -> npt.NDArray[np.uint8]:
+    """A BGR image as OpenCV decodes it; an unreadable file is a `DataError`."""
     import cv2
 
     image = cv2.imread(str(path))
     if image is None:
         raise DataError(f"{path}: not a readable image")
+    return np.asarray(image, np.uint8)
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    image = read_image(path)
     return int(image.shape[1]), int(image.shape[0])
 
 
@@ -215,7 +223,7 @@ def read_yolo_yaml(path: Path, policy: ClassPolicy, *, all_val: bool = False) ->
         if split not in meta:
             raise DataError(f"{path}: data.yaml has no '{split}' entry")
         for image in _yaml_image_files(root, meta[split], path, split):
-            if image in seen:  # train and val may name the same folder (tiny fixtures do)
+            if all_val and image in seen:  # train and val may name the same images (tiny fixtures do)
                 continue
             seen.add(image)
             width, height = _image_size(image)

@@ -12,7 +12,7 @@ import numpy as np
 
 from tenken.errors import DataError
 from vision.detector import Detector
-from vision.train.datasets import ClassPolicy, Sample, read_datasets
+from vision.train.datasets import ClassPolicy, Sample, read_datasets, read_image
 from vision.train.metrics import Evaluation, ImageResult, evaluate, match_image
 from vision.train.tasks import TASKS
 
@@ -70,8 +70,6 @@ def evaluate_detector(
     batch: int = 8,
 ) -> DetectorReport:
     """Predict every sample once at a low threshold, then score at `conf` (default: F1-optimal)."""
-    import cv2
-
     to_eval = {i: classes.index(n) for i, n in enumerate(detector.names) if n in classes}
     if not to_eval:
         raise DataError(
@@ -84,7 +82,7 @@ def evaluate_detector(
     predict_s = 0.0
     for start in range(0, len(samples), batch):
         chunk = samples[start : start + batch]
-        frames = [cv2.imread(str(s.image)) for s in chunk]
+        frames = [read_image(s.image) for s in chunk]
         t0 = time.perf_counter()
         dets = detector.predict(frames, conf=EVAL_MIN_CONF)
         predict_s += time.perf_counter() - t0

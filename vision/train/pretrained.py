@@ -68,7 +68,7 @@ def onnx_initializers(onnx_bytes: bytes) -> dict[str, npt.NDArray[np.float32]]:
     from onnx import numpy_helper
 
     model = onnx.load_model_from_string(onnx_bytes)
-    return {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    return {init.name: np.array(numpy_helper.to_array(init)) for init in model.graph.initializer}
 
 
 def rebuild_detection_model(onnx_bytes: bytes) -> Any:
@@ -85,7 +85,7 @@ def rebuild_detection_model(onnx_bytes: bytes) -> Any:
         for name, module in model.named_modules():
             if isinstance(module, Conv) and f"{name}.conv.weight" in weights:
                 module.conv.weight.copy_(torch.from_numpy(weights[f"{name}.conv.weight"]))
-                bn = module.bn
+                bn: Any = module.bn
                 bn.weight.fill_(1.0)
                 bn.bias.copy_(torch.from_numpy(weights[f"{name}.conv.bias"]))
                 bn.running_mean.zero_()
@@ -104,7 +104,7 @@ def rebuild_detection_model(onnx_bytes: bytes) -> Any:
     from ultralytics.cfg import get_cfg
 
     model.names = _coco_names(onnx_bytes)
-    model.args = vars(get_cfg())  # what ultralytics expects on a model it loads
+    model.args = vars(get_cfg())  # type: ignore[assignment]  # what ultralytics expects on a model it loads
     model.eval()
     return model
 
@@ -163,7 +163,7 @@ def recalibrate_batchnorm(model: Any, batch: torch.Tensor) -> None:
     with torch.no_grad():
         for name, module in model.named_modules():
             if isinstance(module, Conv) and name in stats:
-                bn = module.bn
+                bn: Any = module.bn
                 mean, var = stats[name]
                 old_bias = bn.bias - bn.running_mean * bn.weight / torch.sqrt(bn.running_var + bn.eps)
                 old_scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tenken.errors import ConfigError, DataError
-from vision.train.datasets import read_datasets, write_yolo_layout
+from vision.train.datasets import read_datasets, read_image, write_yolo_layout
 from vision.train.offline import configure_offline_ultralytics
 from vision.train.pretrained import letterbox_batch, pretrained_path, recalibrate_batchnorm, save_checkpoint
 from vision.train.tasks import TaskSpec
@@ -64,14 +64,11 @@ def start_weights(plan: TrainPlan, data_yaml: Path) -> str:
         raise ConfigError(
             f"only yolov8n has offline starting weights; use --model n or --scratch for {plan.model_size}"
         )
-    import cv2
     import torch
 
     images = sorted((data_yaml.parent / "images" / "train").iterdir())
     chosen = random.Random(plan.seed).sample(images, min(CALIBRATION_IMAGES, len(images)))
-    frames = [f for f in (cv2.imread(str(p)) for p in chosen) if f is not None]
-    if not frames:
-        raise DataError(f"no readable training images in {data_yaml.parent}")
+    frames = [read_image(p) for p in chosen]
     ckpt = torch.load(pretrained_path(plan.onnx), map_location="cpu", weights_only=False)
     model = ckpt["model"].float()
     recalibrate_batchnorm(model, letterbox_batch(frames, plan.imgsz))
