@@ -104,7 +104,9 @@ def parse_nmea(text: str, name: str) -> ParsedTrack:
 
     Sentences with a bad or missing checksum, RMC with void status and GGA without a fix are
     skipped, as are other sentence types. GGA carries no date, so it takes the last RMC's date;
-    GGA before the first RMC is skipped. RMC and GGA for the same second are merged.
+    GGA before the first RMC is skipped. RMC and GGA for the same second are merged. A line
+    without a `$` sentence is an error naming its line (the file is not NMEA); text before the `$`
+    (a logger's own time stamp) is ignored.
     """
     by_time: dict[float, Fix] = {}
     last_rmc: datetime | None = None
@@ -114,8 +116,10 @@ def parse_nmea(text: str, name: str) -> ParsedTrack:
         if not line:
             continue
         where = f"{name}:{line_no}"
-        if not line.startswith(("$", "!")):
+        start = line.find("$")
+        if start < 0:
             raise TrackError(f"{where}: not an NMEA sentence: {line[:40]!r}")
+        line = line[start:]  # some loggers put their own time stamp before each sentence
         try:
             msg = pynmea2.parse(line, check=True)
         except pynmea2.ChecksumError:
@@ -189,13 +193,17 @@ CSV_COLUMNS: dict[str, str] = {
 }
 
 
+# UNIX seconds pass this in the year 5138; phone loggers that write milliseconds pass it today.
+UNIX_MILLISECONDS_ABOVE = 1e11
+
+
 def parse_csv_time(value: str) -> float:
-    """UNIX seconds, or ISO-8601 with or without a zone (no zone = UTC)."""
+    """UNIX seconds (or milliseconds), or ISO-8601 with or without a zone (no zone = UTC)."""
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        pass
-    return _utc_seconds(datetime.fromisoformat(value))
+        return _utc_seconds(datetime.fromisoformat(value))
+    return number / 1000.0 if abs(number) > UNIX_MILLISECONDS_ABOVE else number
 
 
 def parse_csv(text: str, name: str) -> ParsedTrack:
@@ -376,7 +384,7 @@ def sniff_parser(text: str, name: str) -> Parser:
     first_line = head.split("\n", 1)[0].strip()
     if head.startswith("<?xml") or "<gpx" in head:
         return parse_gpx
-    if first_line.startswith("$"):
+    if re.search(r"\$[A-Z]{5},", first_line):
         return parse_nmea
     if first_line.isdigit() and "-->" in head:
         return parse_dji_srt

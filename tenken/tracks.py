@@ -195,13 +195,20 @@ def format_time_s(timestamp_s: float, relative: bool = False) -> str:
     """`10:02:03` for UNIX times (UTC), `12.5 s` for times relative to the video start."""
     if relative:
         return f"{timestamp_s:.1f} s"
-    return datetime.fromtimestamp(timestamp_s, UTC).strftime("%H:%M:%S UTC")
+    return f"{_utc(timestamp_s):%H:%M:%S} UTC"
+
+
+def _utc(timestamp_s: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(timestamp_s, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise TrackError(f"time {timestamp_s} s is not a plausible UNIX time") from None
 
 
 def format_span_s(t0_s: float, t1_s: float, relative: bool = False, *, with_date: bool = False) -> str:
     if relative:
         return f"{t0_s:.1f}–{t1_s:.1f} s from the video start"
-    start, end = datetime.fromtimestamp(t0_s, UTC), datetime.fromtimestamp(t1_s, UTC)
+    start, end = _utc(t0_s), _utc(t1_s)
     day = f"{start:%Y-%m-%d} " if with_date or start.date() != end.date() else ""
     end_day = f"{end:%Y-%m-%d} " if start.date() != end.date() else ""
     return f"{day}{start:%H:%M:%S}–{end_day}{end:%H:%M:%S} UTC"
@@ -228,9 +235,7 @@ def align_video(
     end_s = start_s + video_duration_s
     if not track.covers(start_s, end_s, tolerance_s):
         relative = track.relative_to_video
-        day_differs = not relative and (
-            datetime.fromtimestamp(start_s, UTC).date() != datetime.fromtimestamp(track.start_s, UTC).date()
-        )
+        day_differs = not relative and _utc(start_s).date() != _utc(track.start_s).date()
         raise TrackError(
             f"{track.source}: track covers "
             f"{format_span_s(track.start_s, track.end_s, relative, with_date=day_differs)} "

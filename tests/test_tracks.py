@@ -312,6 +312,12 @@ def test_a_video_a_moment_past_the_track_is_within_tolerance() -> None:
     assert align_video(tokyo_track(T0, T0 + 89.5), video_duration_s=90.0, video_start_s=None) == T0
 
 
+def test_a_track_in_milliseconds_is_named_implausible_not_a_crash() -> None:
+    track = Track([Fix(1e15, 35.68, 139.76), Fix(1e15 + 100, 35.69, 139.76)], source="x.csv")
+    with pytest.raises(TrackError, match="not a plausible UNIX time"):
+        align_video(track, 90.0, video_start_s=T0)
+
+
 def test_a_relative_track_that_ends_early_names_seconds() -> None:
     track = Track([Fix(0.0, 35.68, 139.76), Fix(30.0, 35.69, 139.76)], relative_to_video=True, source="a.srt")
     with pytest.raises(TrackError, match=r"a\.srt: track covers 0\.0–30\.0 s .* video spans 0\.0–90\.0 s"):
@@ -418,6 +424,12 @@ def test_nmea_gga_without_a_fix_is_skipped(tmp_path: Path) -> None:
     assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 2.0]
 
 
+def test_nmea_text_before_the_dollar_is_ignored(tmp_path: Path) -> None:
+    lines = (FIXTURES / "drive.nmea").read_text().splitlines()
+    text = "\n".join(f"2026-11-29 10:02:03.120 {line}" for line in lines)
+    assert load_track(write(tmp_path, "x.nmea", text)).fixes == load_track(FIXTURES / "drive.nmea").fixes
+
+
 def test_nmea_with_no_valid_fix_is_an_error(tmp_path: Path) -> None:
     text = nmea("GPRMC,100204.70,V,,,,,,,291126,,,N") + "\n" + nmea("GPGSV,1,1,00")
     with pytest.raises(TrackError, match=r"void\.nmea: no valid RMC or GGA fix"):
@@ -456,6 +468,11 @@ def test_csv_unix_seconds_semicolons_and_column_aliases() -> None:
         (T0, 35.68, 139.76),
         (T0 + 1.5, 35.6801, 139.76),
     ]
+
+
+def test_csv_unix_milliseconds_are_recognised(tmp_path: Path) -> None:
+    text = "time,lat,lon\n1795946523000,35.68,139.76\n1795946523500,35.6801,139.76\n"
+    assert [f.timestamp_s for f in load_track(write(tmp_path, "x.csv", text)).fixes] == [T0, T0 + 0.5]
 
 
 def test_csv_unknown_columns_are_named(tmp_path: Path) -> None:
@@ -567,6 +584,21 @@ def test_dji_srt_times_come_from_the_cue_not_the_seconds_resolution_date(tmp_pat
     ]
     track = load_track(write(tmp_path, "x.srt", "\n".join(cues)))
     assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 0.5]
+
+
+def test_dji_mini_srt_with_spaces_in_gps_and_a_comma_date(tmp_path: Path) -> None:
+    cues = [
+        f"{i + 1}\n00:00:0{i},000 --> 00:00:0{i + 1},000\n2026-11-29 10:02:03,000,000\n"
+        f"F/2.8, SS 1000, ISO 100, EV 0, GPS ({139.76 + i * 0.0001:.4f}, 35.6800, 19), D 10.5m, H 20.0m\n"
+        for i in range(3)
+    ]
+    track = load_track(write(tmp_path, "DJI_0001.SRT", "\n".join(cues)))
+    assert not track.relative_to_video
+    assert [(f.timestamp_s - T0, f.lon) for f in track.fixes] == [
+        (0.0, 139.76),
+        (1.0, 139.7601),
+        (2.0, 139.7602),
+    ]
 
 
 def test_dji_srt_with_windows_line_endings(tmp_path: Path) -> None:
