@@ -408,15 +408,3 @@ def read_fixes(path: Path) -> ParsedTrack:
         raise TrackError(f"{name}: track file is empty")
     parser = PARSERS_BY_SUFFIX.get(path.suffix.lower()) or sniff_parser(text, name)
     return parser(text, name)
-
-
-__all__ = [
-    "ParsedTrack",
-    "checked_fix",
-    "parse_csv",
-    "parse_dji_srt",
-    "parse_gpx",
-    "parse_nmea",
-    "read_fixes",
-    "sniff_parser",
-]
