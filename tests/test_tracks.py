@@ -347,6 +347,12 @@ def test_gpx_route_points_with_times_become_fixes() -> None:
     assert [(f.timestamp_s - T0, f.lon) for f in track.fixes] == [(0.0, 139.76), (10.0, 139.7601)]
 
 
+def test_gpx_1_0_course_and_speed_become_heading_and_speed() -> None:
+    track = load_track(FIXTURES / "gpx10_course_speed.gpx")
+    assert [(f.heading_deg, f.speed_mps) for f in track.fixes] == [(90.5, 5.5), (91.0, 6.0)]
+    assert track.pose_at(T0 + 0.5).heading_deg == pytest.approx(90.75)
+
+
 def test_gpx_times_with_an_offset_are_converted_to_utc(tmp_path: Path) -> None:
     gpx = (FIXTURES / "drive.gpx").read_text().replace("2026-11-29T10:02:03Z", "2026-11-29T19:02:03+09:00")
     assert load_track(write(tmp_path, "x.gpx", gpx)).start_s == T0
