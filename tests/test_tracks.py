@@ -116,12 +116,19 @@ def test_heading_falls_back_to_the_bearing_when_one_fix_lacks_it() -> None:
 
 
 def test_a_stopped_car_keeps_the_heading_it_last_drove_with() -> None:
-    # East for 10 s, then parked with GPS jitter a few centimetres to the north-west.
+    # North for 10 s, east for 10 s, then parked with GPS jitter a few centimetres to the north-west.
     track = Track(
-        [Fix(0.0, 0.0, 0.0), Fix(10.0, 0.0, 0.001), Fix(20.0, 0.0000003, 0.0009997), Fix(30.0, 0.0, 0.001)]
+        [
+            Fix(0.0, -0.001, 0.0),
+            Fix(10.0, 0.0, 0.0),
+            Fix(20.0, 0.0, 0.001),
+            Fix(30.0, 0.0000003, 0.0009997),
+            Fix(40.0, 0.0, 0.001),
+        ]
     )
-    assert track.pose_at(15.0).heading_deg == pytest.approx(90.0)
     assert track.pose_at(25.0).heading_deg == pytest.approx(90.0)
+    assert track.pose_at(35.0).heading_deg == pytest.approx(90.0)
+    assert track.pose_at(35.0).speed_mps < 0.01
 
 
 def test_a_car_stopped_before_it_first_moves_faces_where_it_will_drive() -> None:
