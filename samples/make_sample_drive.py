@@ -49,7 +49,9 @@ def build_strip(data: Path, stems: list[str]) -> tuple[RoadStrip, list[dict]]:
         r1 = round(strip.pixel(near, 0)[1])
         width = strip.texture.shape[1]
         tex = np.float32([[0, r0], [width, r0], [width, r1], [0, r1]])
-        ground = np.float32([[c * RES_M - HALF_WIDTH_M, strip.length_m - r * RES_M - camera_station] for c, r in tex])
+        ground = np.float32(
+            [[c * RES_M - HALF_WIDTH_M, strip.length_m - r * RES_M - camera_station] for c, r in tex]
+        )
         img = cv2.perspectiveTransform(ground[None], g2i)[0]
         tile = cv2.warpPerspective(
             image,
@@ -62,13 +64,17 @@ def build_strip(data: Path, stems: list[str]) -> tuple[RoadStrip, list[dict]]:
             name = obj.findtext("name")
             if name not in DAMAGE:
                 continue
-            x1, y1, x2, y2 = (float(obj.findtext(f"bndbox/{c}") or 0) for c in ("xmin", "ymin", "xmax", "ymax"))
+            x1, y1, x2, y2 = (
+                float(obj.findtext(f"bndbox/{c}") or 0) for c in ("xmin", "ymin", "xmax", "ymax")
+            )
             corners = np.float32([[[x1, y1], [x2, y1], [x2, y2], [x1, y2]]])
             pts = cv2.perspectiveTransform(corners, np.linalg.inv(g2i))[0]
             right = float((pts[:, 0].min() + pts[:, 0].max()) / 2)
             station = camera_station + float((pts[:, 1].min() + pts[:, 1].max()) / 2)
             if near <= station <= near + tile_m and abs(right) <= HALF_WIDTH_M:
-                truth.append({"class": name, "station_m": station - FIRST_TILE_M, "right_m": right, "source": stem})
+                truth.append(
+                    {"class": name, "station_m": station - FIRST_TILE_M, "right_m": right, "source": stem}
+                )
     return strip, truth
 
 
@@ -78,20 +84,35 @@ def main(data: Path) -> None:
     camera = CAMERA_PROFILES["motorbike"].model(SIZE_PX, SIZE_PX)
     distance_m = N_TILES * (TILE_FAR_M - TILE_NEAR_M)
     n = write_drive(
-        strip, camera, ROUTE, OUT / "drive.mp4", OUT / "drive.gpx",
-        start_station_m=FIRST_TILE_M, distance_m=distance_m, speed_mps=5.0, fps=6.0,
+        strip,
+        camera,
+        ROUTE,
+        OUT / "drive.mp4",
+        OUT / "drive.gpx",
+        start_station_m=FIRST_TILE_M,
+        distance_m=distance_m,
+        speed_mps=5.0,
+        fps=6.0,
         start_time=datetime(2026, 10, 14, 1, 30, 0, tzinfo=UTC),
     )
     features = []
     for k, item in enumerate(truth):
         lat, lon = ROUTE.point_beside(item["station_m"], item["right_m"])
-        features.append({
-            "type": "Feature", "id": k + 1,
-            "geometry": {"type": "Point", "coordinates": [round(lon, 8), round(lat, 8)]},
-            "properties": {"class": item["class"], "source_image": item["source"],
-                           "station_m": round(item["station_m"], 2)},
-        })
-    (OUT / "drive.truth.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}, indent=1))
+        features.append(
+            {
+                "type": "Feature",
+                "id": k + 1,
+                "geometry": {"type": "Point", "coordinates": [round(lon, 8), round(lat, 8)]},
+                "properties": {
+                    "class": item["class"],
+                    "source_image": item["source"],
+                    "station_m": round(item["station_m"], 2),
+                },
+            }
+        )
+    (OUT / "drive.truth.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, indent=1)
+    )
     print(f"{n} frames, {len(features)} annotated defects, {distance_m:.0f} m")
 
 

@@ -22,7 +22,7 @@ def obs(frame: int, east_m: float, north_m: float, cls: str = "D40", conf: float
 def test_pothole_seen_in_twelve_frames_is_one_defect():
     jitter = [(0.3, -0.2), (-0.4, 0.1), (0.2, 0.5), (-0.1, -0.6), (0.5, 0.0), (0.0, 0.3)] * 2
     seen = [obs(f, 10 + dx, 20 + dy) for f, (dx, dy) in enumerate(jitter)]
-    defects, clusters = merge_observations(link_observations(seen), severity)
+    defects, _clusters = merge_observations(link_observations(seen), severity)
     assert len(defects) == 1
     assert defects[0].n_observations == 12
     assert defects[0].first_frame == 0 and defects[0].last_frame == 11

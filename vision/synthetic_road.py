@@ -68,7 +68,9 @@ class RoadStrip:
         return (right_m + self.half_width_m) / self.res_m, (self.length_m - station_m) / self.res_m
 
     @classmethod
-    def blank(cls, length_m: float, half_width_m: float, res_m: float, bgr: tuple[int, int, int]) -> RoadStrip:
+    def blank(
+        cls, length_m: float, half_width_m: float, res_m: float, bgr: tuple[int, int, int]
+    ) -> RoadStrip:
         h, w = round(length_m / res_m), round(2 * half_width_m / res_m)
         return cls(np.full((h, w, 3), bgr, np.uint8), res_m, half_width_m)
 

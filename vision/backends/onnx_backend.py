@@ -34,7 +34,8 @@ class OnnxDetector(YoloRuntimeDetector):
         threads = os.environ.get("TENKEN_THREADS")
         if threads:
             options.intra_op_num_threads = int(threads)
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+        available = ort.get_available_providers()
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad files

@@ -1,0 +1,211 @@
+"""`tenken analyze`: the road survey from the command line, with a progress bar and a report folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tenken.errors import ConfigError
+from tenken.settings import get_settings
+
+
+def _parse_time(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--start {value!r}: expected ISO-8601 time or UNIX seconds") from None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def analyze(
+    video: Path = typer.Argument(..., help="Drive video (MP4, MOV, AVI ... anything OpenCV decodes)."),
+    track: Path = typer.Option(
+        ...,
+        "--track",
+        "-t",
+        help="GPS track: GPX, NMEA (.nmea/.log), CSV (time,lat,lon[,alt,heading]) or DJI .SRT.",
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Report folder to write (default: <video name>-report in the current folder).",
+    ),
+    model: str = typer.Option("road", help="Shipped model to use (see `tenken models`)."),
+    weights: Path | None = typer.Option(
+        None, help="Use these weights (.pt, .onnx or OpenVINO folder) instead of a shipped model."
+    ),
+    conf: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="Confidence threshold (default: the model's best-F1)."
+    ),
+    every_m: float | None = typer.Option(
+        None,
+        "--every-m",
+        min=0.5,
+        help="Keep one frame every this many metres travelled "
+        "(default: what the camera sees of the road, at most 4 m).",
+    ),
+    camera: str = typer.Option(
+        "windscreen",
+        "--camera",
+        help="Camera mount profile: windscreen (phone, 1.3 m, 15° down, 70° FOV), "
+        "dashcam (1.25 m, 12°, 100°) or motorbike (1.5 m, 50°, 80°).",
+    ),
+    camera_height: float | None = typer.Option(
+        None, "--camera-height", min=0.2, help="Camera height above the road, m (overrides the profile)."
+    ),
+    camera_pitch: float | None = typer.Option(
+        None, "--camera-pitch", min=0.0, max=90.0, help="Camera tilt below the horizon, degrees."
+    ),
+    hfov: float | None = typer.Option(
+        None, "--hfov", min=10.0, max=170.0, help="Horizontal field of view, degrees."
+    ),
+    gps_error: float = typer.Option(3.0, "--gps-error", min=0.0, help="GPS error to assume, m."),
+    merge_radius: float = typer.Option(
+        3.0, "--merge-radius", min=0.1, help="Same-class detections closer than this are one defect, m."
+    ),
+    min_observations: int = typer.Option(
+        1, "--min-observations", min=1, help="Frames a defect must be seen in."
+    ),
+    segment_m: float = typer.Option(
+        100.0, "--segment-m", min=10.0, help="Length of graded road segments, m."
+    ),
+    lane_width: float = typer.Option(3.5, "--lane-width", min=1.0, help="Width of the surveyed lane, m."),
+    start: str | None = typer.Option(
+        None, "--start", help="UTC time of the first video frame (ISO-8601); default: the track's start."
+    ),
+    offset: float = typer.Option(
+        0.0, "--offset", help="Shift the video along the track by this many seconds."
+    ),
+    max_frames: int | None = typer.Option(
+        None, "--max-frames", min=1, help="Stop after this many sampled frames."
+    ),
+    batch: int = typer.Option(8, min=1, max=64, help="Frames per detector call."),
+    tile_url: str | None = typer.Option(
+        None,
+        "--tile-url",
+        help="Map tile URL template for the report; '' for none (default: setting TENKEN_TILE_URL).",
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing report folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Find pavement damage in a drive video and write a report folder with a map.
+
+    Every defect is placed on the map once (merged across the frames that saw it), every
+    100 m of road is graded by the 舗装点検要領 (crack ratio, category I/II/III, MCI), and the
+    folder holds index.html (open it in a browser, works offline), defects.geojson/.csv,
+    segments.geojson, report.json and evidence crops with faces and plates blurred.
+
+    Example: tenken analyze drive.mp4 --track drive.gpx --out drive-report
+    """
+    from vision.detector import load_detector
+    from vision.registry import ModelInfo, get_model
+    from vision.road_report import write_survey_report
+    from vision.road_survey import CAMERA_PROFILES, SurveyOptions, default_every_m, run_survey
+
+    for path, what in ((video, "video"), (track, "track")):
+        if not path.exists():
+            raise ConfigError(f"{what} file not found: {path}")
+    if camera not in CAMERA_PROFILES:
+        raise ConfigError(f"unknown camera profile {camera!r} (known: {', '.join(CAMERA_PROFILES)})")
+    mount = dataclasses.replace(
+        CAMERA_PROFILES[camera],
+        **{
+            k: v
+            for k, v in (("height_m", camera_height), ("pitch_deg", camera_pitch), ("hfov_deg", hfov))
+            if v is not None
+        },
+    )
+    out_dir = out or Path(f"{video.stem}-report")
+    settings = get_settings()
+    if weights is None:
+        info = get_model(model)
+        weights_path = info.weights_path()
+        threshold = conf if conf is not None else info.conf
+        detector = load_detector(
+            weights_path, names=info.classes, imgsz=info.imgsz, conf=threshold, batch=batch
+        )
+    else:  # the user's own weights: names and input size come from the export's metadata
+        weights_path = weights
+        threshold = conf if conf is not None else 0.25
+        detector = load_detector(weights_path, conf=threshold, batch=batch)
+        info = ModelInfo(
+            name=weights.stem,
+            version="custom",
+            task="detect",
+            classes=detector.names,
+            imgsz=detector.imgsz,
+            conf=threshold,
+            licence="as supplied by the user",
+            folder=weights.parent,
+        )
+    options = SurveyOptions(
+        every_m=every_m or default_every_m(mount),
+        conf=conf,
+        batch=batch,
+        camera=mount,
+        gps_error_m=gps_error,
+        merge_radius_m=merge_radius,
+        min_observations=min_observations,
+        segment_m=segment_m,
+        lane_width_m=lane_width,
+        video_start_s=_parse_time(start),
+        offset_s=offset,
+        max_frames=max_frames,
+    )
+    show_bar = not quiet and sys.stderr.isatty()
+    with Progress(
+        TextColumn("[bold]analyzing[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TimeRemainingColumn(),
+        disable=not show_bar,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("analyze", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_survey(video, track, detector, options, conf=threshold, progress=on_progress)
+    summary = write_survey_report(
+        result,
+        out_dir,
+        model=info,
+        weights=weights_path,
+        backend=detector.backend,
+        conf=threshold,
+        options=options,
+        tile_url=settings.tile_url if tile_url is None else tile_url,
+        overwrite=overwrite,
+    )
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        counts = ", ".join(f"{n} {c}" for c, n in summary["counts"]["by_class"].items()) or "none"
+        typer.echo(
+            f"{summary['counts']['defects']} defects ({counts}) in {result.frames_sampled} sampled frames; "
+            f"report: {summary['report']}/index.html"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze")(analyze)

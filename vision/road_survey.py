@@ -1,0 +1,280 @@
+"""The road survey: drive video + GPS track -> merged, georeferenced, graded defects.
+
+The same functions serve `tenken analyze` (one process) and the distributed workers, which call
+`detect_frames` per chunk and `aggregate_survey` once per job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from tenken.findings import Defect, Observation, Pose, SegmentGrade
+from tenken.geo import CameraModel
+from tenken.tracks import Track, align_video, load_track
+from vision.detector import Detector
+from vision.georef import GeorefOptions, georeference_detections
+from vision.grading import grade_segments, seen_intervals_from_frames, severity_of
+from vision.merge import MergeOptions, merge_observations
+from vision.privacy import evidence_crop
+from vision.sampling import SampledFrame, decode_plan, plan_by_distance
+from vision.tracking import link_observations
+from vision.video import probe_video
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (frames done, frames planned)
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """How the camera sits in the car. Defaults suit a phone or dash cam behind the windscreen."""
+
+    height_m: float = 1.3
+    pitch_deg: float = 15.0
+    hfov_deg: float = 70.0
+
+    def model(self, width_px: int, height_px: int) -> CameraModel:
+        return CameraModel(self.height_m, self.pitch_deg, self.hfov_deg, width_px, height_px)
+
+
+# Named mounts; each value can still be overridden on the command line.
+CAMERA_PROFILES: dict[str, CameraSettings] = {
+    # A phone in a windscreen holder: looks far ahead, sees the lane from ~5 m on.
+    "windscreen": CameraSettings(height_m=1.3, pitch_deg=15.0, hfov_deg=70.0),
+    # A wide dash cam (distortion not modelled: positions far from the centre are rougher).
+    "dashcam": CameraSettings(height_m=1.25, pitch_deg=12.0, hfov_deg=100.0),
+    # A camera on a motorbike pointed steeply at the road, as in RDD2022 China_MotorBike.
+    "motorbike": CameraSettings(height_m=1.5, pitch_deg=50.0, hfov_deg=80.0),
+}
+
+
+def default_every_m(camera: CameraSettings, grading_range_m: float = 12.0, cap_m: float = 4.0) -> float:
+    """A sampling distance that leaves no gaps: 80 % of the road depth one frame sees, at most `cap_m`."""
+    model = camera.model(640, 480)
+    near = model.ground_offset(320, 479)
+    far = model.ground_offset(320, max(0.0, model.horizon_row() + 0.1 * 480))
+    if near is None or far is None:
+        return cap_m
+    depth = min(far[0], grading_range_m) - near[0]
+    return round(max(0.5, min(cap_m, 0.8 * depth)), 1)
+
+
+@dataclass(frozen=True)
+class SurveyOptions:
+    every_m: float = 4.0
+    conf: float | None = None  # None: the model's F1-optimal confidence
+    batch: int = 8
+    camera: CameraSettings = CameraSettings()
+    gps_error_m: float = 3.0
+    max_range_m: float = 20.0
+    gate_m: float = 4.0
+    merge_radius_m: float = 3.0
+    min_observations: int = 1
+    segment_m: float = 100.0
+    lane_width_m: float = 3.5
+    grading_range_m: float = 12.0  # cracks are not resolved further ahead than this
+    video_start_s: float | None = None
+    offset_s: float = 0.0
+    max_frames: int | None = None
+
+
+@dataclass
+class FrameResult:
+    """What one sampled frame produced: its pose, and its georeferenced observations with crops."""
+
+    frame_index: int
+    pose: Pose
+    observations: list[Observation]
+    crops_jpeg: list[bytes]  # one per observation, not yet anonymised
+
+
+@dataclass
+class SurveyResult:
+    video: str
+    track: str
+    defects: list[Defect]
+    segments: list[SegmentGrade]
+    route: list[tuple[float, float]]
+    frames_sampled: int
+    frames_total: int
+    observations: int
+    crops_jpeg: dict[int, bytes]  # defect id -> evidence crop (anonymised)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    video_start_s: float = 0.0
+
+
+def detect_frames(
+    frames: Sequence[SampledFrame],
+    detector: Detector,
+    options: SurveyOptions,
+    conf: float,
+) -> list[FrameResult]:
+    """Detect and georeference a batch of sampled frames (the per-chunk step of a job)."""
+    if not frames:
+        return []
+    georef = GeorefOptions(gps_error_m=options.gps_error_m, max_range_m=options.max_range_m)
+    detections = detector.predict([f.image for f in frames], conf=conf)
+    results: list[FrameResult] = []
+    for frame, dets in zip(frames, detections, strict=True):
+        h, w = frame.image.shape[:2]
+        camera = options.camera.model(w, h)
+        observations = georeference_detections(dets, frame.pose, camera, frame.frame_index, georef)
+        crops = []
+        for obs in observations:
+            ox, oy = _crop_origin(obs.box_xyxy)
+            x2, y2 = int(obs.box_xyxy[2]) + CROP_PAD_PX, int(obs.box_xyxy[3]) + CROP_PAD_PX
+            crops.append(_encode_jpeg(frame.image[oy:y2, ox:x2]))
+        results.append(FrameResult(frame.frame_index, frame.pose, observations, crops))
+    return results
+
+
+CROP_PAD_PX = 64  # context kept around each box until the evidence crop is chosen
+
+
+def _crop_origin(box: tuple[float, float, float, float]) -> tuple[int, int]:
+    return max(0, int(box[0]) - CROP_PAD_PX), max(0, int(box[1]) - CROP_PAD_PX)
+
+
+def _encode_jpeg(image: Any, quality: int = 92) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return bytes(buf)
+
+
+def _anonymised_crop(crop_jpeg: bytes, box_in_crop: tuple[float, float, float, float]) -> bytes:
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    return _encode_jpeg(evidence_crop(image, box_in_crop), quality=85)
+
+
+def route_points(
+    track: Track, start_s: float, end_s: float, step_s: float = 1.0
+) -> list[tuple[float, float]]:
+    """The driven line between two times, sampled every `step_s` (and at both ends)."""
+    times = [start_s + i * step_s for i in range(int((end_s - start_s) / step_s) + 1)]
+    if not times or times[-1] < end_s:
+        times.append(end_s)
+    points: list[tuple[float, float]] = []
+    for pose in track.poses_at(times):
+        if not points or points[-1] != (pose.lat, pose.lon):
+            points.append((pose.lat, pose.lon))
+    return points
+
+
+def aggregate_survey(
+    frame_results: Iterable[FrameResult],
+    route: Sequence[tuple[float, float]],
+    options: SurveyOptions,
+    frame_size: tuple[int, int],
+) -> tuple[list[Defect], list[SegmentGrade], dict[int, bytes], int]:
+    """Track, merge, grade: the once-per-job step. Returns defects, segments, crops, observation count."""
+    ordered = sorted(frame_results, key=lambda r: r.frame_index)
+    observations: list[Observation] = []
+    crops: dict[tuple[int, int], bytes] = {}
+    for result in ordered:
+        for k, obs in enumerate(result.observations):
+            observations.append(obs)
+            crops[(obs.frame_index, len(observations) - 1)] = result.crops_jpeg[k]
+    linked = link_observations(observations, gate_m=options.gate_m)
+    defects, clusters = merge_observations(
+        linked,
+        severity_of,
+        MergeOptions(options.merge_radius_m, options.min_observations, options.gps_error_m),
+    )
+    index_of = {id(o): i for i, o in enumerate(linked)}
+    defect_crops: dict[int, bytes] = {}
+    for defect, cluster in zip(defects, clusters, strict=True):
+        best = max(cluster, key=lambda o: o.confidence)
+        key = (best.frame_index, index_of[id(best)])
+        x1, y1, x2, y2 = best.box_xyxy
+        ox, oy = _crop_origin(best.box_xyxy)
+        defect_crops[defect.defect_id] = _anonymised_crop(crops[key], (x1 - ox, y1 - oy, x2 - ox, y2 - oy))
+
+    w, h = frame_size
+    camera = options.camera.model(w, h)
+    near = camera.ground_offset(w / 2, h - 1)
+    near_m = near[0] if near else 0.0
+    far_m = max(near_m + 1.0, min(options.grading_range_m, options.max_range_m))
+    seen = seen_intervals_from_frames(
+        list(route), [(r.pose.lat, r.pose.lon) for r in ordered], near_m=near_m, far_m=far_m
+    )
+    segments = grade_segments(
+        list(route), defects, seen, segment_m=options.segment_m, lane_width_m=options.lane_width_m
+    )
+    return defects, segments, defect_crops, len(observations)
+
+
+def run_survey(
+    video_path: Path,
+    track_path: Path,
+    detector: Detector,
+    options: SurveyOptions = SurveyOptions(),
+    *,
+    conf: float = 0.25,
+    progress: Progress | None = None,
+) -> SurveyResult:
+    """The whole embedded survey, in one process."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    track = load_track(track_path)
+    info = probe_video(video_path)
+    start_s = align_video(track, info.duration_s, options.video_start_s, options.offset_s)
+    plan = plan_by_distance(video_path, track, start_s, options.every_m, options.max_frames)
+    timings["prepare"] = time.perf_counter() - t0
+
+    results: list[FrameResult] = []
+    batch: list[SampledFrame] = []
+    t_detect = 0.0
+    t_decode_start = time.perf_counter()
+    done = 0
+    for frame in decode_plan(plan, track):
+        batch.append(frame)
+        if len(batch) >= options.batch:
+            t = time.perf_counter()
+            results.extend(detect_frames(batch, detector, options, conf))
+            t_detect += time.perf_counter() - t
+            done += len(batch)
+            batch = []
+            if progress:
+                progress(done, len(plan))
+    if batch:
+        t = time.perf_counter()
+        results.extend(detect_frames(batch, detector, options, conf))
+        t_detect += time.perf_counter() - t
+        done += len(batch)
+        if progress:
+            progress(done, len(plan))
+    timings["detect"] = t_detect
+    timings["decode"] = time.perf_counter() - t_decode_start - t_detect
+
+    t = time.perf_counter()
+    route = route_points(track, start_s, start_s + info.duration_s)
+    defects, segments, crops, n_obs = aggregate_survey(results, route, options, (info.width, info.height))
+    timings["aggregate"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    return SurveyResult(
+        video=str(video_path),
+        track=str(track_path),
+        defects=defects,
+        segments=segments,
+        route=route,
+        frames_sampled=len(results),
+        frames_total=info.frame_count,
+        observations=n_obs,
+        crops_jpeg=crops,
+        timings_s={k: round(v, 3) for k, v in timings.items()},
+        video_start_s=start_s,
+    )
+
+
+def options_as_dict(options: SurveyOptions) -> dict[str, Any]:
+    return asdict(options)
