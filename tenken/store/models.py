@@ -1,0 +1,6 @@
+"""The tables of the store. Each concern adds its models in its own module, imported here."""
+
+from __future__ import annotations
+
+# Modules defining tables are imported here so that `create_schema` sees them all, e.g.:
+# from tenken.store import jobs  # noqa: F401
