@@ -7,9 +7,9 @@
   var CLASS_COLOURS = {
     D00: "#2563eb", // longitudinal crack: blue
     D10: "#7c3aed", // transverse crack: violet
-    D20: "#db2777", // alligator crack: magenta
+    D20: "#0d9488", // alligator crack: teal
     D40: "#111827", // pothole: near black, like the hole it is
-    Repair: "#0891b2" // patch: teal
+    Repair: "#475569" // patch: slate, like fresh asphalt
   };
   var OTHER_COLOUR = "#6b7280";
   var CATEGORY = {
@@ -19,9 +19,9 @@
     none: { colour: "#9ca3af", label: "not surveyed", hint: "no frame saw it" }
   };
   var SEVERITY_STYLE = {
-    low: { radius: 5, weight: 1, color: "#ffffff" },
-    medium: { radius: 7, weight: 2, color: "#3e4c59" },
-    high: { radius: 9, weight: 3, color: "#7f1d1d" }
+    low: { radius: 4, weight: 1, color: "#ffffff" },
+    medium: { radius: 5.5, weight: 1.5, color: "#ffffff" },
+    high: { radius: 7, weight: 2.5, color: "#7f1d1d" }
   };
 
   function escapeHtml(value) {
@@ -101,7 +101,8 @@
 
   var segmentLayer = L.geoJSON(DATA.segments, {
     style: function (f) {
-      return { color: categoryOf(f.properties).colour, weight: 9, opacity: 0.72, lineCap: "butt", className: "tenken-segment" };
+      // Wider than the markers, so the grade shows beside the defects sitting on the lane.
+      return { color: categoryOf(f.properties).colour, weight: 22, opacity: 0.55, lineCap: "butt", className: "tenken-segment" };
     },
     onEachFeature: function (f, layer) { layer.bindPopup(segmentPopup(f.properties), { maxWidth: 320 }); }
   }).addTo(map);
