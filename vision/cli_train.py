@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tenken.errors import ConfigError
+from tenken.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from vision.train.weights import ResolvedWeights
 
 
 def train_command(
@@ -68,26 +72,74 @@ def eval_command(
     agnostic_nms: bool = typer.Option(False, help="Class-agnostic NMS."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the figures as JSON here."),
 ) -> None:
-    """Per-class precision, recall, F1 at IoU 0.5 and AP50; overall F1, mAP50 and the best confidence."""
-    from vision.train.evaluate import eval_policy, evaluate_detector, load_eval_samples, report_json
-    from vision.train.weights import resolve_detector
+    """Per-class precision, recall, F1 at IoU 0.5 and AP50; overall F1, mAP50 and the best confidence.
+
+    Scene classifiers get accuracy, per-class precision/recall and the confusion matrix instead.
+    """
+    from vision.train.weights import resolve_weights
 
     if conf is not None and not 0 < conf < 1:
         raise ConfigError(f"--conf must be between 0 and 1, not {conf}")
     for path in data:
         if not path.exists():
-            from tenken.errors import DataError
-
             raise DataError(f"dataset not found: {path}")
-    detector, label = resolve_detector(model, agnostic_nms=agnostic_nms)
-    wanted = tuple(c.strip() for c in classes.split(",")) if classes else tuple(detector.names)
-    samples = load_eval_samples(data, eval_policy(wanted, detector.names))
-    report = evaluate_detector(detector, samples, wanted, conf=conf, iou_threshold=iou)
-    doc = report_json(report, label, [str(d) for d in data], iou)
-    _print_report(doc)
+    weights = resolve_weights(model)
+    if weights.task is None:
+        from vision.classifier import weights_task
+
+        task = weights_task(weights.path)
+    else:
+        task = weights.task
+    if task == "classify":
+        doc = _eval_classifier(weights.path, weights.label, data)
+    else:
+        doc = _eval_detector(weights, data, conf, iou, classes, agnostic_nms)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def _eval_detector(
+    weights: ResolvedWeights,
+    data: list[Path],
+    conf: float | None,
+    iou: float,
+    classes: str | None,
+    agnostic_nms: bool,
+) -> dict[str, Any]:
+    from vision.detector import load_detector
+    from vision.train.evaluate import eval_policy, evaluate_detector, load_eval_samples, report_json
+
+    detector = load_detector(
+        weights.path, names=weights.names, imgsz=weights.imgsz, agnostic_nms=agnostic_nms
+    )
+    wanted = tuple(c.strip() for c in classes.split(",")) if classes else tuple(detector.names)
+    samples = load_eval_samples(data, eval_policy(wanted, detector.names))
+    report = evaluate_detector(detector, samples, wanted, conf=conf, iou_threshold=iou)
+    doc = report_json(report, weights.label, [str(d) for d in data], iou)
+    _print_report(doc)
+    return doc
+
+
+def _eval_classifier(path: Path, label: str, data: list[Path]) -> dict[str, Any]:
+    from vision.classifier import load_classifier
+    from vision.train.scene import read_scene_sources, split_items
+    from vision.train.scene_eval import confusion_json, evaluate_classifier
+
+    classifier = load_classifier(path)
+    items = split_items(read_scene_sources(data))["val"]
+    doc = confusion_json(evaluate_classifier(classifier, items), label, [str(d) for d in data])
+    labels = doc["confusion"]["labels"]
+    typer.echo(f"{'class':<10} {'P':>6} {'R':>6} {'F1':>6} {'support':>8}   confusion (rows true)")
+    for name, row in zip(labels, doc["confusion"]["matrix"], strict=True):
+        s = doc["per_class"][name]
+        typer.echo(
+            f"{name:<10} {s['precision']:>6.3f} {s['recall']:>6.3f} {s['f1']:>6.3f} {s['support']:>8}   {row}"
+        )
+    typer.echo(
+        f"accuracy {doc['accuracy']:.3f} on {doc['images']} images ({doc['predict_ms_per_image']} ms/image)"
+    )
+    return dict(doc)
 
 
 def _print_report(doc: dict[str, object]) -> None:
