@@ -86,6 +86,14 @@ class Route:
     def to_xy(self, lat: float, lon: float) -> tuple[float, float]:
         return self.projection.to_xy(lat, lon)
 
+    def points_at(self, stations_m: np.ndarray) -> np.ndarray:
+        """(x, y) of the route at each distance along it (n x 2), vectorised."""
+        xy = np.asarray(self.xy, dtype=float)
+        along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
+        return np.column_stack(
+            [np.interp(stations_m, along, xy[:, 0]), np.interp(stations_m, along, xy[:, 1])]
+        )
+
     def station_m(self, lat: float, lon: float) -> float:
         """Distance along the route of the route point nearest to (lat, lon)."""
         if self.line is None:
@@ -294,13 +302,9 @@ def _build_mesh(route: Route, seen: Sequence[Interval], lane_width_m: float) -> 
     )
     col_lo, col_hi = col_edges[:-1], col_edges[1:]
 
-    pts = shapely.get_coordinates(shapely.line_interpolate_point(route.line, centre))
-    ahead = shapely.get_coordinates(
-        shapely.line_interpolate_point(route.line, np.minimum(centre + 0.1, route.length_m))
-    )
-    behind = shapely.get_coordinates(
-        shapely.line_interpolate_point(route.line, np.maximum(centre - 0.1, 0.0))
-    )
+    pts = route.points_at(centre)
+    ahead = route.points_at(np.minimum(centre + 0.1, route.length_m))
+    behind = route.points_at(np.maximum(centre - 0.1, 0.0))
     tangent = ahead - behind
     tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
     normal = np.column_stack([-tangent[:, 1], tangent[:, 0]])  # left of travel
