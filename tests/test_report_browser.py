@@ -290,6 +290,16 @@ def test_panel_summarises_counts_grades_and_what_is_not_measured(browser, survey
     page.close()
 
 
+def test_report_of_nothing_found_still_opens(browser, tmp_path):
+    write_report(tmp_path, [], [], [], {}, {"name": "m", "version": "1"}, {}, {}, tile_url="")
+    page, record = open_report(browser, tmp_path)
+    assert record["errors"] == []
+    assert page.locator("path.tenken-defect").count() == 0
+    assert "0" in page.locator("#summary").inner_text()
+    assert page.locator(".leaflet-control-scale-line").first.is_visible()
+    page.close()
+
+
 def refused_port() -> int:
     """A local port nothing listens on: connections to it are refused at once."""
     with socket.socket() as s:

@@ -149,6 +149,7 @@
   var defects = report.defects;
   var segs = report.segments;
   el("title").textContent = report.title || "Road survey";
+  document.title = (report.title || "Road survey") + " · Tenken";
   el("subtitle").textContent = "Generated " + String(report.generated_at || "").replace("T", " ").replace("+00:00", " UTC");
 
   el("summary").innerHTML =
