@@ -1,0 +1,1 @@
+"""MAVLink vehicle simulator and simulated camera (`tenken sim`)."""

@@ -1,0 +1,445 @@
+"""A simulated multicopter: ArduCopter-like modes, mission execution, kinematics and battery; no I/O."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from pymavlink.dialects.v20 import ardupilotmega as mav
+
+from tenken.geo import LocalProjection
+
+# ArduCopter custom_mode numbers (the ones the simulator flies; others are accepted and hold position).
+COPTER_MODES: dict[str, int] = {
+    "STABILIZE": 0,
+    "ALT_HOLD": 2,
+    "AUTO": 3,
+    "GUIDED": 4,
+    "LOITER": 5,
+    "RTL": 6,
+    "LAND": 9,
+    "POSHOLD": 16,
+    "BRAKE": 17,
+}
+MODE_NAMES: dict[int, str] = {number: name for name, number in COPTER_MODES.items()}
+ARMABLE_MODES = frozenset({"STABILIZE", "ALT_HOLD", "GUIDED", "LOITER", "POSHOLD"})
+# Largest physics step; bigger wall steps (high speed-up) are split so waypoints are never overshot.
+MAX_STEP_S = 0.1
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Physical and ArduPilot-like settings of the simulated vehicle."""
+
+    home_lat: float = 35.6074
+    home_lon: float = 140.1065
+    home_amsl_m: float = 20.0
+    speed_mps: float = 10.0  # WPNAV_SPEED
+    climb_mps: float = 2.5  # WPNAV_SPEED_UP
+    descent_mps: float = 1.5  # WPNAV_SPEED_DN
+    land_mps: float = 0.5  # LAND_SPEED
+    land_slow_below_m: float = 10.0
+    rtl_alt_m: float = 15.0  # RTL_ALT
+    wp_radius_m: float = 2.0  # WPNAV_RADIUS
+    gps_lock_after_s: float = 2.0  # simulated GPS/EKF warm-up: not armable before it
+    battery_capacity_mah: float = 5200.0
+    battery_cells: int = 4
+    battery_start_pct: float = 100.0
+    battery_drain_scale: float = 1.0  # >1 empties the battery faster (tests of the low-battery failsafe)
+    hover_current_a: float = 18.0
+    gimbal_pitch_deg: float = -90.0
+
+
+@dataclass(frozen=True)
+class MissionItem:
+    """One stored mission item, MAVLink MISSION_ITEM_INT semantics (lat/lon in degrees here)."""
+
+    seq: int
+    frame: int
+    command: int
+    param1: float = 0.0
+    param2: float = 0.0
+    param3: float = 0.0
+    param4: float = 0.0
+    lat: float = 0.0
+    lon: float = 0.0
+    alt_m: float = 0.0
+    autocontinue: int = 1
+
+
+@dataclass(frozen=True)
+class SimPose:
+    """What the simulated camera needs: where the vehicle is and where it looks."""
+
+    timestamp_s: float
+    lat: float
+    lon: float
+    alt_m: float
+    heading_deg: float
+    gimbal_pitch_deg: float
+
+
+@dataclass
+class SimEvent:
+    """Something the vehicle wants to tell the ground station (the server encodes it)."""
+
+    kind: str  # "statustext", "mission_item_reached", "mission_current", "home"
+    value: int = 0
+    text: str = ""
+    severity: int = mav.MAV_SEVERITY_INFO
+
+
+@dataclass
+class _Nav:
+    """Progress of the current navigation job (takeoff, waypoint, RTL or land)."""
+
+    phase: str = "idle"  # idle, takeoff, goto, rtl_climb, rtl_return, land, hold
+    target: tuple[float, float, float] | None = None  # x_m, y_m, alt_m
+
+
+@dataclass
+class SimVehicle:
+    """State and behaviour of the simulated copter. Thread-safe through `lock`; time is simulated seconds."""
+
+    config: SimConfig = field(default_factory=SimConfig)
+
+    def __post_init__(self) -> None:
+        self.lock = threading.RLock()
+        self.proj = LocalProjection(self.config.home_lat, self.config.home_lon)
+        self.time_s = 0.0
+        self.x_m = 0.0
+        self.y_m = 0.0
+        self.alt_m = 0.0
+        self.vx_mps = 0.0
+        self.vy_mps = 0.0
+        self.vz_mps = 0.0  # up positive
+        self.heading_deg = 0.0
+        self.armed = False
+        self.landed = True
+        self.mode = "STABILIZE"
+        self.gps_fix = 1
+        self.home_set = False
+        self.home_xy_m = (0.0, 0.0)
+        self.speed_mps = self.config.speed_mps
+        self.gimbal_pitch_deg = self.config.gimbal_pitch_deg
+        self.roi_xy_m: tuple[float, float] | None = None
+        self.mission: list[MissionItem] = []
+        self.mission_seq = 0
+        self.nav = _Nav()
+        self.battery_used_mah = self.config.battery_capacity_mah * (
+            1.0 - self.config.battery_start_pct / 100.0
+        )
+        self.current_a = 0.0
+        self.events: deque[SimEvent] = deque()
+        self.mode_log: list[tuple[float, str, str]] = []  # (time_s, mode, who: gcs/mission/vehicle)
+        self.arm_log: list[tuple[float, bool]] = []
+
+    # ---- read-outs -------------------------------------------------------------------------------
+
+    @property
+    def latlon(self) -> tuple[float, float]:
+        return self.proj.to_latlon(self.x_m, self.y_m)
+
+    @property
+    def home_latlon(self) -> tuple[float, float]:
+        return self.proj.to_latlon(*self.home_xy_m)
+
+    @property
+    def groundspeed_mps(self) -> float:
+        return math.hypot(self.vx_mps, self.vy_mps)
+
+    @property
+    def battery_pct(self) -> float:
+        return max(0.0, 100.0 * (1.0 - self.battery_used_mah / self.config.battery_capacity_mah))
+
+    @property
+    def battery_voltage_v(self) -> float:
+        cell_v = 3.5 + 0.7 * self.battery_pct / 100.0 - 0.004 * self.current_a
+        return self.config.battery_cells * cell_v
+
+    @property
+    def ekf_ok(self) -> bool:
+        return self.gps_fix >= 3
+
+    @property
+    def pitch_deg(self) -> float:
+        return -min(2.0 * self.groundspeed_mps, 25.0)
+
+    def pose(self) -> SimPose:
+        with self.lock:
+            lat, lon = self.latlon
+            return SimPose(self.time_s, lat, lon, self.alt_m, self.heading_deg, self.gimbal_pitch_deg)
+
+    def mission_item(self, seq: int) -> MissionItem:
+        """Item `seq` as a ground station downloads it; item 0 is always the current home."""
+        if seq == 0:
+            lat, lon = self.home_latlon
+            return MissionItem(
+                0,
+                mav.MAV_FRAME_GLOBAL,
+                mav.MAV_CMD_NAV_WAYPOINT,
+                lat=lat,
+                lon=lon,
+                alt_m=self.config.home_amsl_m,
+            )
+        return self.mission[seq]
+
+    @property
+    def mission_count(self) -> int:
+        return max(len(self.mission), 1)
+
+    # ---- commands ----------------------------------------------------------------------------------
+
+    def _say(self, text: str, severity: int = mav.MAV_SEVERITY_INFO) -> None:
+        self.events.append(SimEvent("statustext", text=text, severity=severity))
+
+    def set_mode(self, name: str, source: str = "gcs") -> bool:
+        """Change flight mode; False (with a STATUSTEXT) when ArduCopter would refuse it."""
+        if name not in COPTER_MODES:
+            self._say(f"Mode change to {name} failed: unknown mode", mav.MAV_SEVERITY_WARNING)
+            return False
+        if name in ("AUTO", "GUIDED", "RTL", "LOITER", "POSHOLD") and not self.ekf_ok:
+            self._say(f"Mode change to {name} failed: requires position", mav.MAV_SEVERITY_WARNING)
+            return False
+        if name == "RTL" and not self.home_set:
+            self._say("Mode change to RTL failed: no home", mav.MAV_SEVERITY_WARNING)
+            return False
+        self.mode = name
+        self.mode_log.append((self.time_s, name, source))
+        if name == "AUTO":
+            if self.mission_seq < 1:
+                self.mission_seq = 1
+            self._start_mission_item()
+        elif name == "RTL":
+            self._start_rtl()
+        elif name == "LAND":
+            self.nav = _Nav("land")
+        else:
+            self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
+        return True
+
+    def arm(self) -> str | None:
+        """Arm; returns the pre-arm failure text, or None when armed."""
+        if self.armed:
+            return None
+        if self.gps_fix < 3:
+            return "PreArm: GPS 1: Bad fix"
+        if not self.ekf_ok:
+            return "PreArm: EKF3 waiting for GPS config data"
+        if self.mode not in ARMABLE_MODES:
+            return f"Arm: Mode not armable ({self.mode})"
+        if self.battery_pct < 10.0:
+            return "PreArm: Battery 1 below minimum arming capacity"
+        self.armed = True
+        self.arm_log.append((self.time_s, True))
+        self.home_xy_m = (self.x_m, self.y_m)
+        self.home_set = True
+        self.events.append(SimEvent("home"))
+        self.nav = _Nav("idle")
+        return None
+
+    def disarm(self, force: bool = False) -> str | None:
+        if not self.armed:
+            return None
+        if not self.landed and not force:
+            return "Disarm: vehicle is flying"
+        self._disarm()
+        return None
+
+    def _disarm(self) -> None:
+        self.armed = False
+        self.arm_log.append((self.time_s, False))
+        self.vx_mps = self.vy_mps = self.vz_mps = 0.0
+        self.nav = _Nav("idle")
+
+    def takeoff(self, alt_m: float) -> str | None:
+        if self.mode != "GUIDED":
+            return "Takeoff: not in GUIDED"
+        if not self.armed:
+            return "Takeoff: not armed"
+        if alt_m <= 0:
+            return "Takeoff: bad altitude"
+        self.nav = _Nav("takeoff", (self.x_m, self.y_m, alt_m))
+        self.landed = False
+        return None
+
+    def goto(self, lat: float, lon: float, alt_m: float) -> str | None:
+        if self.mode != "GUIDED" or not self.armed or self.landed:
+            return "Goto: not flying in GUIDED"
+        x, y = self.proj.to_xy(lat, lon)
+        self.nav = _Nav("goto", (x, y, alt_m))
+        return None
+
+    def set_mission(self, items: list[MissionItem]) -> None:
+        """Store an uploaded mission (item 0 is the home slot and is replaced by the real home)."""
+        self.mission = list(items)
+        self.mission_seq = 1 if len(items) > 1 else 0
+        if self.mode == "AUTO" and self.armed:
+            self._start_mission_item()
+        self.events.append(SimEvent("mission_current", self.mission_seq))
+
+    def clear_mission(self) -> None:
+        self.mission = []
+        self.mission_seq = 0
+
+    def set_mission_current(self, seq: int) -> bool:
+        if not 0 <= seq < max(len(self.mission), 1):
+            return False
+        self.mission_seq = seq
+        if self.mode == "AUTO" and self.armed:
+            self._start_mission_item()
+        self.events.append(SimEvent("mission_current", seq))
+        return True
+
+    def set_gimbal(self, pitch_deg: float) -> None:
+        self.gimbal_pitch_deg = max(-90.0, min(30.0, pitch_deg))
+
+    # ---- mission execution --------------------------------------------------------------------------
+
+    def _start_rtl(self) -> None:
+        rtl_alt = max(self.alt_m, self.config.rtl_alt_m)
+        self.nav = _Nav("rtl_climb", (self.x_m, self.y_m, rtl_alt))
+
+    def _start_mission_item(self) -> None:
+        """Begin the item at `mission_seq`, running DO commands immediately until a NAV command."""
+        while 0 < self.mission_seq < len(self.mission):
+            item = self.mission[self.mission_seq]
+            if item.command == mav.MAV_CMD_NAV_TAKEOFF:
+                self.landed = False
+                self.nav = _Nav("takeoff", (self.x_m, self.y_m, max(item.alt_m, self.alt_m)))
+                return
+            if item.command in (mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_SPLINE_WAYPOINT):
+                x, y = self.proj.to_xy(item.lat, item.lon)
+                if item.lat == 0.0 and item.lon == 0.0:
+                    x, y = self.x_m, self.y_m
+                self.nav = _Nav("goto", (x, y, item.alt_m))
+                return
+            if item.command == mav.MAV_CMD_NAV_RETURN_TO_LAUNCH:
+                self._start_rtl()
+                return
+            if item.command == mav.MAV_CMD_NAV_LAND:
+                self.nav = _Nav("land")
+                return
+            self._run_do_command(item)
+            self._advance_mission(reached=False)
+        self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
+
+    def _run_do_command(self, item: MissionItem) -> None:
+        if item.command == mav.MAV_CMD_DO_CHANGE_SPEED and item.param2 > 0:
+            self.speed_mps = item.param2
+        elif item.command == mav.MAV_CMD_DO_SET_ROI:
+            self.roi_xy_m = self.proj.to_xy(item.lat, item.lon) if (item.lat or item.lon) else None
+        elif item.command in (mav.MAV_CMD_DO_MOUNT_CONTROL, mav.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW):
+            self.set_gimbal(item.param1)
+        else:
+            self._say(f"Mission: {item.command} ignored by simulator", mav.MAV_SEVERITY_NOTICE)
+
+    def _advance_mission(self, reached: bool = True) -> None:
+        if reached:
+            self.events.append(SimEvent("mission_item_reached", self.mission_seq))
+        self.mission_seq += 1
+        if self.mission_seq >= len(self.mission):
+            self.mission_seq = len(self.mission) - 1
+            self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
+            self.events.append(SimEvent("mission_current", self.mission_seq))
+            return
+        self.events.append(SimEvent("mission_current", self.mission_seq))
+
+    # ---- physics ------------------------------------------------------------------------------------
+
+    def step(self, dt_s: float) -> None:
+        """Advance simulated time by `dt_s`, in sub-steps small enough not to overshoot a waypoint."""
+        with self.lock:
+            while dt_s > 1e-9:
+                sub = min(dt_s, MAX_STEP_S)
+                self._step(sub)
+                dt_s -= sub
+
+    def _step(self, dt: float) -> None:
+        self.time_s += dt
+        if self.gps_fix < 3 and self.time_s >= self.config.gps_lock_after_s:
+            self.gps_fix = 3
+            if not self.home_set:
+                self.home_set = True
+                self.events.append(SimEvent("home"))
+                self._say("EKF3 IMU0 is using GPS")
+        if self.armed:
+            self._fly(dt)
+        else:
+            self.vx_mps = self.vy_mps = self.vz_mps = 0.0
+        self._drain(dt)
+
+    def _drain(self, dt: float) -> None:
+        if not self.armed:
+            self.current_a = 0.4
+        elif self.landed:
+            self.current_a = 2.0
+        else:
+            self.current_a = self.config.hover_current_a * (1.0 + 0.02 * self.groundspeed_mps)
+        self.battery_used_mah += self.current_a * dt / 3.6 * self.config.battery_drain_scale
+
+    def _fly(self, dt: float) -> None:
+        nav = self.nav
+        if nav.phase == "land":
+            self._move_towards((self.x_m, self.y_m, 0.0), dt, land=True)
+            if self.alt_m <= 0.0:
+                self._touch_down()
+            return
+        if nav.target is None or nav.phase in ("idle",):
+            self.vx_mps = self.vy_mps = self.vz_mps = 0.0
+            return
+        reached = self._move_towards(nav.target, dt)
+        if not reached:
+            return
+        if nav.phase == "rtl_climb":
+            hx, hy = self.home_xy_m
+            self.nav = _Nav("rtl_return", (hx, hy, nav.target[2]))
+        elif nav.phase == "rtl_return":
+            self.nav = _Nav("land")
+        elif nav.phase in ("takeoff", "goto") and self.mode == "AUTO":
+            self._advance_mission()
+            self._start_mission_item()
+        elif nav.phase in ("takeoff", "goto"):
+            self.nav = _Nav("hold", nav.target)
+
+    def _touch_down(self) -> None:
+        self.alt_m = 0.0
+        self.landed = True
+        if self.mode == "AUTO" and 0 < self.mission_seq < len(self.mission):
+            self.events.append(SimEvent("mission_item_reached", self.mission_seq))
+        self._say("Land complete, disarming")
+        self._disarm()
+
+    def _move_towards(self, target: tuple[float, float, float], dt: float, land: bool = False) -> bool:
+        tx, ty, tz = target
+        dx, dy, dz = tx - self.x_m, ty - self.y_m, tz - self.alt_m
+        dist_h = math.hypot(dx, dy)
+        step_h = min(dist_h, self.speed_mps * dt)
+        if land:
+            rate = (
+                self.config.land_mps
+                if self.alt_m <= self.config.land_slow_below_m
+                else self.config.descent_mps
+            )
+        else:
+            rate = self.config.climb_mps if dz > 0 else self.config.descent_mps
+        step_v = math.copysign(min(abs(dz), rate * dt), dz)
+        if dist_h > 1e-9:
+            ux, uy = dx / dist_h, dy / dist_h
+            self.x_m += ux * step_h
+            self.y_m += uy * step_h
+            self.vx_mps, self.vy_mps = ux * step_h / dt, uy * step_h / dt
+            if step_h / dt > 0.5:
+                self.heading_deg = math.degrees(math.atan2(ux, uy)) % 360.0
+        else:
+            self.vx_mps = self.vy_mps = 0.0
+        if self.roi_xy_m is not None and self.mode == "AUTO":
+            rx, ry = self.roi_xy_m[0] - self.x_m, self.roi_xy_m[1] - self.y_m
+            if math.hypot(rx, ry) > 1.0:
+                self.heading_deg = math.degrees(math.atan2(rx, ry)) % 360.0
+        self.alt_m = max(0.0, self.alt_m + step_v)
+        self.vz_mps = step_v / dt
+        remaining_h = dist_h - step_h
+        return remaining_h <= 1e-6 and abs(tz - self.alt_m) <= 1e-6
