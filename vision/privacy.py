@@ -25,7 +25,7 @@ _CASCADES = {
 
 @cache
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    path = Path(cv2.data.haarcascades) / name
+    path = Path(cv2.data.haarcascades) / name  # type: ignore[attr-defined]
     cascade = cv2.CascadeClassifier(str(path))
     if cascade.empty():
         raise RuntimeError(f"OpenCV cascade {path} could not be loaded")

@@ -153,6 +153,8 @@ def _anonymised_crop(crop_jpeg: bytes, box_in_crop: tuple[float, float, float, f
     import numpy as np
 
     image = cv2.imdecode(np.frombuffer(crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("stored evidence crop is not a decodable JPEG")
     return _encode_jpeg(evidence_crop(image, box_in_crop), quality=85)
 
 

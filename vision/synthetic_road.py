@@ -79,14 +79,14 @@ def ground_to_image(camera: CameraModel) -> npt.NDArray[np.float64]:
     """Homography from ground (right_m, forward_m) to image pixels for a camera that sees no sky."""
     w, h = camera.width_px, camera.height_px
     top = max(0.0, camera.horizon_row() + 0.05 * h)
-    img = np.float32([[0, h], [w, h], [w, top], [0, top]])
+    img = np.array([[0, h], [w, h], [w, top], [0, top]], np.float32)
     ground = []
     for u, v in img:
         off = camera.ground_offset(float(u), float(v))
         if off is None:
             raise ValueError("the camera must look below the horizon")
         ground.append((off[1], off[0]))
-    return cv2.getPerspectiveTransform(np.float32(ground), img).astype(np.float64)
+    return cv2.getPerspectiveTransform(np.array(ground, np.float32), img).astype(np.float64)
 
 
 def render_frame(strip: RoadStrip, camera: CameraModel, station_m: float) -> Image:

@@ -1,0 +1,78 @@
+"""Pipeline cost over bare inference: `tenken analyze` end to end vs the model alone, same frames, one run.
+
+    python bench/bench_analyze.py [--weights PATH ...] [--repeat 3]
+
+For each weights file (default: the shipped road model in every format present) it runs the whole
+embedded survey on the bundled sample drive, then the bare `predict` on the very frames the survey
+sampled (decoded beforehand, same batch size), interleaving the two `--repeat` times, and prints
+frames per second of both and the overhead ratio. The machine is shared and noisy: compare the
+ratio, not absolute numbers, and look at the spread across repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tenken.tracks import align_video, load_track  # noqa: E402
+from vision.detector import load_detector  # noqa: E402
+from vision.registry import get_model  # noqa: E402
+from vision.road_survey import CAMERA_PROFILES, SurveyOptions, default_every_m, run_survey  # noqa: E402
+from vision.sampling import decode_plan, plan_by_distance  # noqa: E402
+from vision.video import probe_video  # noqa: E402
+
+VIDEO, TRACK = ROOT / "samples" / "drive.mp4", ROOT / "samples" / "drive.gpx"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--weights", type=Path, action="append", help="weights to compare (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--every-m", type=float, default=None, help="sampling distance (default: camera's)")
+    args = parser.parse_args()
+
+    model = get_model("road") if not args.weights else None
+    weights = args.weights or [model.folder / rel for rel in model.weights.values()]  # type: ignore[union-attr]
+    camera = CAMERA_PROFILES["motorbike"]  # the sample drive's camera
+    options = SurveyOptions(camera=camera, batch=args.batch, every_m=args.every_m or default_every_m(camera))
+
+    track = load_track(TRACK)
+    start_s = align_video(track, probe_video(VIDEO).duration_s)
+    plan = plan_by_distance(VIDEO, track, start_s, options.every_m)
+    frames = [f.image for f in decode_plan(plan, track)]
+    print(f"sample drive: {plan.info.frame_count} frames, {len(frames)} sampled every {options.every_m} m")
+    print(f"{'weights':<34}{'backend':<13}{'pipeline fps':>13}{'bare fps':>10}{'overhead':>10}")
+    for path in weights:
+        conf = model.conf if model else 0.25
+        detector = load_detector(path, conf=conf, batch=args.batch)
+        detector.predict(frames[: args.batch])  # warm-up: first call compiles / allocates
+        pipe_s, bare_s = [], []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            result = run_survey(VIDEO, TRACK, detector, options, conf=conf)
+            pipe_s.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            for i in range(0, len(frames), args.batch):
+                detector.predict(frames[i : i + args.batch], conf=conf)
+            bare_s.append(time.perf_counter() - t)
+        n = result.frames_sampled
+        pipe, bare = statistics.median(pipe_s), statistics.median(bare_s)
+        ratios = [p / b for p, b in zip(pipe_s, bare_s, strict=True)]
+        print(
+            f"{path.name:<34}{detector.backend:<13}{n / pipe:>13.1f}{n / bare:>10.1f}"
+            f"{(statistics.median(ratios) - 1) * 100:>9.1f}%"
+            f"   (ratios {', '.join(f'{r:.2f}' for r in ratios)}; stages {result.timings_s})"
+        )
+
+
+if __name__ == "__main__":
+    main()
