@@ -51,5 +51,27 @@ def pretrained_command(
     typer.echo(str(path))
 
 
+@models_app.command("ship")
+def ship_command(
+    task: str = typer.Argument(..., help="road, fire or scene"),
+    weights: Path = typer.Option(..., help="The trained best.pt."),
+    data: list[Path] = typer.Option(..., "--data", help="Data whose val split gives the card's figures."),
+    out: Path = typer.Option(..., help="Model folder to write (e.g. models/road)."),
+    version: str = typer.Option(..., help="Model version."),
+    licence: str = typer.Option(..., help="Licence line for the registry."),
+    imgsz: int | None = typer.Option(None, help="Export image size (default per task)."),
+) -> None:
+    """Export weights to ONNX and OpenVINO, score each format on val, write model.json and metrics.json."""
+    from tenken.errors import ModelError
+    from vision.train.ship import ship_model
+
+    if not weights.is_file():
+        raise ModelError(f"weights not found: {weights}")
+    figures = ship_model(task, weights, data, out, version=version, licence=licence, imgsz=imgsz)
+    for fmt, doc in figures.items():
+        summary = {k: doc[k] for k in ("f1", "map50", "accuracy", "best_conf") if k in doc}
+        typer.echo(f"{fmt:<9} {summary} {doc['predict_ms_per_image']} ms/image")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")

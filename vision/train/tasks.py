@@ -20,6 +20,7 @@ class TaskSpec:
     dropped: frozenset[str]
     imgsz: int
     epochs: int
+    close_mosaic: int = 3  # last epochs trained without mosaic
 
     def policy(self, extra_classes: tuple[str, ...] = ()) -> ClassPolicy:
         """Class policy, optionally training some normally dropped labels as extra classes."""
@@ -27,10 +28,10 @@ class TaskSpec:
 
 
 TASKS = {
-    "road": TaskSpec("road", "detect", ("D00", "D10", "D20", "D40"), RDD_EXTRA_LABELS, 416, 20),
-    "fire": TaskSpec("fire", "detect", ("fire", "smoke"), frozenset(), 416, 20),
+    "road": TaskSpec("road", "detect", ("D00", "D10", "D20", "D40"), RDD_EXTRA_LABELS, 416, 18, 4),
+    "fire": TaskSpec("fire", "detect", ("fire", "smoke"), frozenset(), 416, 10),
     "scene": TaskSpec(
-        "scene", "classify", ("fire", "smoke", "landslide", "flood", "normal"), frozenset(), 224, 15
+        "scene", "classify", ("fire", "smoke", "landslide", "flood", "normal"), frozenset(), 224, 8
     ),
 }
 

@@ -152,5 +152,6 @@ def plan_from_cli(
         pretrained=not scratch,
         extra_classes=tuple(extra_classes),
         batch=batch,
+        close_mosaic=task.close_mosaic,
         onnx=onnx,
     )
