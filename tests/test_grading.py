@@ -442,3 +442,15 @@ def test_ground_size_is_the_long_side_of_the_outline():
 def test_ground_size_of_a_rotated_outline():
     ring = (xy(0, 0), xy(3, 3), xy(2.9, 3.1), xy(-0.1, 0.1))
     assert ground_size_m(ring) == pytest.approx(math.hypot(3, 3), abs=1e-2)
+
+
+@given(
+    st.sampled_from(["D00", "D10", "D20", "D40", "Repair"]),
+    st.floats(0.0, 20.0),
+    st.floats(0.0, 20.0),
+    st.floats(0.0, 1.0),
+)
+def test_a_larger_defect_is_never_less_severe(cls, a, b, confidence):
+    rank = {"low": 0, "medium": 1, "high": 2}
+    small, large = sorted((a, b))
+    assert rank[severity_of(cls, small, confidence)] <= rank[severity_of(cls, large, confidence)]
