@@ -11,6 +11,14 @@ from pathlib import Path
 from tenken.errors import ConfigError
 
 
+def check_output_folder(target: Path, *, overwrite: bool = False) -> None:
+    """Refuse a target that is a file, or a non-empty folder without `overwrite`."""
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"output {target} exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
+        raise ConfigError(f"output folder {target} already exists and is not empty; use --overwrite")
+
+
 @contextmanager
 def atomic_folder(target: Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder that becomes `target` only if the block completes.
@@ -19,10 +27,7 @@ def atomic_folder(target: Path, *, overwrite: bool = False) -> Iterator[Path]:
     An existing non-empty `target` is replaced only with `overwrite`.
     """
     target = target.resolve()
-    if target.exists() and not target.is_dir():
-        raise ConfigError(f"output {target} exists and is not a folder")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise ConfigError(f"output folder {target} already exists and is not empty; use --overwrite")
+    check_output_folder(target, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:

@@ -115,10 +115,18 @@ def analyze(
 
     Example: tenken analyze drive.mp4 --track drive.gpx --out drive-report
     """
+    from tenken.atomic_dir import check_output_folder
+    from tenken.report.writer import check_tile_url
     from vision.detector import load_detector
     from vision.registry import ModelInfo, get_model
     from vision.road_report import write_survey_report
-    from vision.road_survey import CAMERA_PROFILES, SurveyOptions, default_every_m, run_survey
+    from vision.road_survey import (
+        CAMERA_PROFILES,
+        SurveyOptions,
+        default_every_m,
+        prepare_survey,
+        run_survey,
+    )
 
     for path, what in ((video, "video"), (track, "track")):
         if not path.exists():
@@ -135,6 +143,24 @@ def analyze(
     )
     out_dir = out or Path(f"{video.stem}-report")
     settings = get_settings()
+    options = SurveyOptions(
+        every_m=every_m or default_every_m(mount),
+        conf=conf,
+        batch=batch,
+        camera=mount,
+        gps_error_m=gps_error,
+        merge_radius_m=merge_radius,
+        min_observations=min_observations,
+        segment_m=segment_m,
+        lane_width_m=lane_width,
+        video_start_s=_parse_time(start),
+        offset_s=offset,
+        max_frames=max_frames,
+    )
+    # Check everything the user gave before the slow part: inputs, output folder, tile URL, model.
+    prepared = prepare_survey(video, track, options)
+    check_output_folder(out_dir, overwrite=overwrite)
+    tiles = check_tile_url(settings.tile_url if tile_url is None else tile_url)
     if weights is None:
         info = get_model(model)
         weights_path = info.weights_path()
@@ -156,20 +182,6 @@ def analyze(
             licence="as supplied by the user",
             folder=weights.parent,
         )
-    options = SurveyOptions(
-        every_m=every_m or default_every_m(mount),
-        conf=conf,
-        batch=batch,
-        camera=mount,
-        gps_error_m=gps_error,
-        merge_radius_m=merge_radius,
-        min_observations=min_observations,
-        segment_m=segment_m,
-        lane_width_m=lane_width,
-        video_start_s=_parse_time(start),
-        offset_s=offset,
-        max_frames=max_frames,
-    )
     show_bar = not quiet and sys.stderr.isatty()
     with Progress(
         TextColumn("[bold]analyzing[/]"),
@@ -185,7 +197,9 @@ def analyze(
         def on_progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = run_survey(video, track, detector, options, conf=threshold, progress=on_progress)
+        result = run_survey(
+            video, track, detector, options, conf=threshold, progress=on_progress, prepared=prepared
+        )
     summary = write_survey_report(
         result,
         out_dir,
@@ -194,7 +208,7 @@ def analyze(
         backend=detector.backend,
         conf=threshold,
         options=options,
-        tile_url=settings.tile_url if tile_url is None else tile_url,
+        tile_url=tiles,
         overwrite=overwrite,
     )
     if as_json:

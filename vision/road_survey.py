@@ -15,6 +15,7 @@ from typing import Any
 
 import cv2
 
+from tenken.errors import VideoError
 from tenken.findings import Defect, Observation, Pose, SegmentGrade
 from tenken.geo import CameraModel
 from tenken.tracks import Track, align_video, load_track
@@ -23,9 +24,9 @@ from vision.georef import GeorefOptions, georeference_detections
 from vision.grading import grade_segments, seen_intervals_from_frames, severity_of
 from vision.merge import MergeOptions, merge_observations
 from vision.privacy import evidence_crop
-from vision.sampling import SampledFrame, decode_plan, plan_by_distance
+from vision.sampling import SampledFrame, SamplePlan, decode_plan, plan_by_distance
 from vision.tracking import link_observations
-from vision.video import probe_video
+from vision.video import VideoInfo, probe_video
 
 log = logging.getLogger(__name__)
 
@@ -172,19 +173,33 @@ def route_points(
     return points
 
 
-def aggregate_survey(
+@dataclass
+class SurveyAggregate:
+    """What the once-per-job step produced, with which observations each defect merged."""
+
+    defects: list[Defect]
+    segments: list[SegmentGrade]
+    crops_jpeg: dict[int, bytes]  # defect id -> evidence crop (anonymised)
+    n_observations: int
+    members: dict[int, list[tuple[int, int]]]  # defect id -> [(frame_index, k)], k: index in its frame
+    seen_at_s: dict[int, float]  # defect id -> time of its first observation
+
+
+def aggregate_frames(
     frame_results: Iterable[FrameResult],
     route: Sequence[tuple[float, float]],
     options: SurveyOptions,
     frame_size: tuple[int, int],
-) -> tuple[list[Defect], list[SegmentGrade], dict[int, bytes], int]:
-    """Track, merge, grade: the once-per-job step. Returns defects, segments, crops, observation count."""
+) -> SurveyAggregate:
+    """Track, merge, grade: the once-per-job step, keeping each defect's observations."""
     ordered = sorted(frame_results, key=lambda r: r.frame_index)
     observations: list[Observation] = []
     crops: dict[tuple[int, int], bytes] = {}
+    position: list[tuple[int, int]] = []  # global observation index -> (frame_index, k)
     for result in ordered:
         for k, obs in enumerate(result.observations):
             observations.append(obs)
+            position.append((result.frame_index, k))
             crops[(obs.frame_index, len(observations) - 1)] = result.crops_jpeg[k]
     linked = link_observations(observations, gate_m=options.gate_m)
     defects, clusters = merge_observations(
@@ -194,12 +209,16 @@ def aggregate_survey(
     )
     index_of = {id(o): i for i, o in enumerate(linked)}
     defect_crops: dict[int, bytes] = {}
+    members: dict[int, list[tuple[int, int]]] = {}
+    seen_at_s: dict[int, float] = {}
     for defect, cluster in zip(defects, clusters, strict=True):
         best = max(cluster, key=lambda o: o.confidence)
         key = (best.frame_index, index_of[id(best)])
         x1, y1, x2, y2 = best.box_xyxy
         ox, oy = _crop_origin(best.box_xyxy)
         defect_crops[defect.defect_id] = _anonymised_crop(crops[key], (x1 - ox, y1 - oy, x2 - ox, y2 - oy))
+        members[defect.defect_id] = sorted(position[index_of[id(o)]] for o in cluster)
+        seen_at_s[defect.defect_id] = min(o.timestamp_s for o in cluster)
 
     w, h = frame_size
     camera = options.camera.model(w, h)
@@ -212,7 +231,63 @@ def aggregate_survey(
     segments = grade_segments(
         list(route), defects, seen, segment_m=options.segment_m, lane_width_m=options.lane_width_m
     )
-    return defects, segments, defect_crops, len(observations)
+    return SurveyAggregate(defects, segments, defect_crops, len(observations), members, seen_at_s)
+
+
+def aggregate_survey(
+    frame_results: Iterable[FrameResult],
+    route: Sequence[tuple[float, float]],
+    options: SurveyOptions,
+    frame_size: tuple[int, int],
+) -> tuple[list[Defect], list[SegmentGrade], dict[int, bytes], int]:
+    """Track, merge, grade: the once-per-job step. Returns defects, segments, crops, observation count."""
+    result = aggregate_frames(frame_results, route, options, frame_size)
+    return result.defects, result.segments, result.crops_jpeg, result.n_observations
+
+
+def decode_chunk(
+    video_path: str | Path,
+    frame_indices: Sequence[int],
+    video_start_s: float,
+    poses: PoseSource,
+) -> list[SampledFrame]:
+    """Decode the planned frames of one chunk of a job (sorted indices), each with its pose.
+
+    Unlike the embedded sampler, which stops at the first undecodable frame, a chunk is all or
+    nothing: a planned frame that does not decode is a VideoError naming it, so the job records
+    which stretch of the video is corrupt while its other chunks complete. Frames before the chunk
+    are grabbed, not decoded, because seeking is not frame-exact in every container.
+    """
+    wanted = set(frame_indices)
+    out: list[SampledFrame] = []
+    if not wanted:
+        return out
+    with open_video(video_path) as (capture, info):
+        for index in range(max(wanted) + 1):
+            ok = capture.grab()
+            if index not in wanted:
+                continue
+            image = None
+            if ok:
+                ok, image = capture.retrieve()
+            if not ok or image is None:
+                raise VideoError(
+                    f"{info.path}: cannot decode frame {index} of {info.frame_count} (corrupt segment)"
+                )
+            timestamp_s = info.frame_time_s(index, video_start_s)
+            out.append(SampledFrame(index, timestamp_s, poses.pose_at(timestamp_s), image))
+    return out
+
+
+def split_chunks(frame_indices: Sequence[int], chunk_frames: int) -> list[list[int]]:
+    """Planned frames cut into consecutive chunks of at most `chunk_frames`.
+
+    >>> split_chunks([0, 4, 9, 13, 20], 2)
+    [[0, 4], [9, 13], [20]]
+    """
+    if chunk_frames < 1:
+        raise ValueError(f"chunk_frames must be at least 1, got {chunk_frames}")
+    return [list(frame_indices[i : i + chunk_frames]) for i in range(0, len(frame_indices), chunk_frames)]
 
 
 def run_survey(
@@ -223,14 +298,13 @@ def run_survey(
     *,
     conf: float = 0.25,
     progress: Progress | None = None,
+    prepared: SurveyInputs | None = None,
 ) -> SurveyResult:
-    """The whole embedded survey, in one process."""
+    """The whole embedded survey, in one process (inputs checked first by `prepare_survey`)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    track = load_track(track_path)
-    info = probe_video(video_path)
-    start_s = align_video(track, info.duration_s, options.video_start_s, options.offset_s)
-    plan = plan_by_distance(video_path, track, start_s, options.every_m, options.max_frames)
+    inputs = prepared or prepare_survey(video_path, track_path, options)
+    track, info, start_s, plan = inputs.track, inputs.info, inputs.start_s, inputs.plan
     timings["prepare"] = time.perf_counter() - t0
 
     results: list[FrameResult] = []
