@@ -290,6 +290,25 @@ def split_chunks(frame_indices: Sequence[int], chunk_frames: int) -> list[list[i
     return [list(frame_indices[i : i + chunk_frames]) for i in range(0, len(frame_indices), chunk_frames)]
 
 
+@dataclass(frozen=True)
+class SurveyInputs:
+    """A checked video and track, aligned, with the frames to sample planned."""
+
+    track: Track
+    info: VideoInfo
+    start_s: float
+    plan: SamplePlan
+
+
+def prepare_survey(video_path: Path, track_path: Path, options: SurveyOptions) -> SurveyInputs:
+    """Read the track, probe the video, align them and plan the samples; raises on bad input."""
+    track = load_track(track_path)
+    info = probe_video(video_path)
+    start_s = align_video(track, info.duration_s, options.video_start_s, options.offset_s)
+    plan = plan_by_distance(video_path, track, start_s, options.every_m, options.max_frames)
+    return SurveyInputs(track, info, start_s, plan)
+
+
 def run_survey(
     video_path: Path,
     track_path: Path,
