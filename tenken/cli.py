@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user-facing errors become one line on stderr and a non-zero exit."""
     _register_commands()
     try:
-        app(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
+        # In non-standalone mode click returns the code of a `typer.Exit(code)` instead of raising it.
+        result = app(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
     except TenkenError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":
