@@ -145,7 +145,7 @@ def sightings_in_frame(
         out.append(Sighting(kind, conf, frame.frame_id, frame.timestamp_s, lat, lon, err, box))
     for kind, prob in scene:
         lat, lon, err = place(w / 2, h / 2)
-        if lat is not None and pose is not None and cam is not None:
+        if lat is not None and lon is not None and pose is not None and cam is not None:
             # the whole view is the finding: its error is the view's size
             ring = footprint(pose.lat, pose.lon, pose.heading_deg, cam, max_range_m=500.0)
             spread = max((distance_m(lat, lon, a, b) for a, b in ring), default=0.0)
