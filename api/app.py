@@ -1,0 +1,103 @@
+"""The FastAPI application: routers by resource, error handlers, CORS, and the services it runs on."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from api.routers import exports, findings, incidents, jobs, live, page, tokens
+from api.services import Services, build_services
+from tenken import __version__
+from tenken.errors import ConfigError, JobError, TenkenError, TrackError, VideoError
+from tenken.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_STATUS_OF_ERROR: dict[type[TenkenError], int] = {
+    TrackError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    VideoError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    JobError: status.HTTP_409_CONFLICT,
+    ConfigError: status.HTTP_400_BAD_REQUEST,
+}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        loc = [str(p) for p in error.get("loc", ())]
+        kind = loc[0] if loc and loc[0] in ("query", "path", "header", "body") else ""
+        name = ".".join(p for p in loc[1 if kind else 0 :] if not p.isdigit())
+        where = f"{kind} parameter {name!r}" if kind in ("query", "path", "header") else (name or "body")
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors: Any = exc.errors()
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={
+            "detail": _validation_message(exc),
+            "errors": [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in errors],
+        },
+    )
+
+
+async def _on_tenken_error(_request: Request, exc: Exception) -> JSONResponse:
+    code = next(
+        (c for cls, c in _STATUS_OF_ERROR.items() if isinstance(exc, cls)), status.HTTP_400_BAD_REQUEST
+    )
+    return JSONResponse(status_code=code, content={"detail": str(exc)})
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The command-post app. Pass `services` to run on a given store/bus/executor (tests, benches)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or build_services(settings)
+        cot = app.state.services.cot
+        if cot is not None:
+            cot.start(app.state.services.bus)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+            elif cot is not None:
+                cot.close()
+
+    app = FastAPI(
+        title="Tenken command post",
+        version=__version__,
+        description=(
+            "Road-survey findings, drone incidents and live telemetry. Every route needs an API token "
+            "(`Authorization: Bearer ...`; `?token=` on GET for EventSource and images). "
+            "Roles: viewer reads, operator uploads and controls jobs and posts telemetry, "
+            "admin manages tokens."
+        ),
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(TenkenError, _on_tenken_error)
+    for module in (tokens, jobs, findings, exports, incidents, live, page):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,92 @@
+"""`tenken serve` (the command-post API and map) and `tenken token ...` (API tokens, from the shell)."""
+
+from __future__ import annotations
+
+import typer
+
+from tenken.settings import get_settings
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on (setting api_host, default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port to listen on (setting api_port, default 8600)."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Run the command-post API and live map at http://HOST:PORT/map."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    typer.echo(
+        f"Tenken command post on http://{host or settings.api_host}:{port or settings.api_port}/map", err=True
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=log_level,
+        timeout_graceful_shutdown=3,  # live streams never end by themselves
+    )
+
+
+token_app = typer.Typer(
+    help="Create, list and revoke API tokens (roles: viewer, operator, admin).", no_args_is_help=True
+)
+
+
+@token_app.command("create")
+def token_create(
+    role: str = typer.Option(
+        ..., help="viewer (read), operator (upload, jobs, telemetry) or admin (tokens)."
+    ),
+    name: str = typer.Option("", help="A label, e.g. who or what uses the token."),
+) -> None:
+    """Create a token and print its secret (shown only once)."""
+    from tenken.store.auth import create_token
+    from tenken.store.db import Store
+
+    store = Store(get_settings().effective_database_url)
+    with store.session() as session:
+        secret, info = create_token(session, role, name)
+    store.dispose()
+    typer.echo(
+        f"created {info.role} token {info.token_id} ({info.name}); keep this secret, it is not shown again:",
+        err=True,
+    )
+    typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    from tenken.store.auth import list_tokens
+    from tenken.store.db import Store
+
+    store = Store(get_settings().effective_database_url)
+    with store.session() as session:
+        for t in list_tokens(session):
+            state = "revoked" if t.revoked else "active"
+            typer.echo(f"{t.token_id}\t{t.role}\t{state}\t{t.created_at:%Y-%m-%d %H:%M}\t{t.name}")
+    store.dispose()
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., help="The id `tenken token list` shows.")) -> None:
+    """Revoke a token: requests with it are refused from now on."""
+    from tenken.errors import ConfigError
+    from tenken.store.auth import revoke_token
+    from tenken.store.db import Store
+
+    store = Store(get_settings().effective_database_url)
+    with store.session() as session:
+        found = revoke_token(session, token_id)
+    store.dispose()
+    if not found:
+        raise ConfigError(f"no token with id {token_id}; see `tenken token list`")
+    typer.echo(f"revoked token {token_id}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(token_app, name="token")

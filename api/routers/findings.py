@@ -1,0 +1,119 @@
+"""Findings: defects as GeoJSON with filters, one defect with its observations, its evidence crop,
+and segment grades."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlalchemy import select
+
+from api.deps import SessionDep, Viewer
+from api.findings_geojson import stored_defect_feature, stored_segment_features
+from api.query_params import check_time_range, parse_bbox
+from api.schemas import FeatureCollection
+from tenken.errors import JobError
+from tenken.store.jobs import (
+    SegmentRow,
+    defect_crop,
+    defect_observations,
+    get_defect,
+    get_job,
+    job_segments,
+    query_defects,
+)
+
+router = APIRouter(prefix="/api", tags=["findings"])
+Severity = Literal["low", "medium", "high"]
+
+
+@router.get("/findings", response_model=FeatureCollection, summary="Defects as GeoJSON points, filtered")
+def findings(
+    _viewer: Viewer,
+    session: SessionDep,
+    bbox: Annotated[
+        str | None, Query(description="min_lon,min_lat,max_lon,max_lat", examples=["139.9,35.6,140.1,35.8"])
+    ] = None,
+    cls: Annotated[
+        list[str] | None,
+        Query(
+            alias="class",
+            description="Defect class (D00, D10, D20, D40, Repair); repeat for several.",
+            max_length=20,
+        ),
+    ] = None,
+    severity: Annotated[list[Severity] | None, Query(description="Repeat for several.")] = None,
+    since_s: Annotated[float | None, Query(description="First seen at or after this UNIX time.")] = None,
+    until_s: Annotated[float | None, Query(description="First seen at or before this UNIX time.")] = None,
+    job_id: Annotated[str | None, Query(description="Only this survey (job).", max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=50_000)] = 5000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    box = parse_bbox(bbox)
+    check_time_range(since_s, until_s)
+    rows = query_defects(
+        session,
+        job_id=job_id,
+        classes=cls,
+        severities=severity,
+        bbox=box,
+        since_s=since_s,
+        until_s=until_s,
+        limit=limit,
+        offset=offset,
+    )
+    return {"type": "FeatureCollection", "features": [stored_defect_feature(r) for r in rows]}
+
+
+@router.get("/defects/{defect_id}", response_model=dict[str, Any], summary="One defect and its observations")
+def defect(defect_id: int, _viewer: Viewer, session: SessionDep) -> dict[str, Any]:
+    try:
+        row = get_defect(session, defect_id)
+        observations = defect_observations(session, defect_id)
+    except JobError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    feature = stored_defect_feature(row)
+    feature["properties"]["observations"] = [
+        asdict(o) | {"position": [round(o.lon, 7), round(o.lat, 7)]} for o in observations
+    ]
+    return feature
+
+
+@router.get(
+    "/defects/{defect_id}/crop",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "No defect, or no crop."}},
+    summary="The defect's evidence crop (faces and plates blurred)",
+)
+def crop(defect_id: int, _viewer: Viewer, session: SessionDep) -> Response:
+    jpeg = defect_crop(session, defect_id)
+    if jpeg is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"defect {defect_id} has no evidence crop")
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get(
+    "/segments", response_model=FeatureCollection, summary="Graded segments of a survey as GeoJSON lines"
+)
+def segments(
+    _viewer: Viewer,
+    session: SessionDep,
+    job_id: Annotated[
+        str | None, Query(description="Only this survey (job); all surveys when absent.", max_length=64)
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000,
+) -> dict[str, Any]:
+    if job_id is None:
+        rows = list(
+            session.scalars(
+                select(SegmentRow).order_by(SegmentRow.job_id, SegmentRow.segment_id).limit(limit)
+            )
+        )
+    else:
+        try:
+            get_job(session, job_id)
+        except JobError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        rows = job_segments(session, job_id)
+    return {"type": "FeatureCollection", "features": stored_segment_features(rows)}

@@ -1,0 +1,74 @@
+"""Live: the server-sent event stream (findings, incidents, jobs, telemetry) and telemetry ingest."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi.responses import StreamingResponse
+
+from api.deps import Operator, ServicesDep, Viewer
+from api.schemas import Published, Telemetry
+from api.sse import event_stream
+from tenken.events import CHANNELS, TELEMETRY
+
+router = APIRouter(prefix="/api", tags=["live"])
+
+
+def parse_channels(value: str | None) -> list[str]:
+    if not value:
+        return list(CHANNELS)
+    wanted = [c.strip() for c in value.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in CHANNELS]
+    if unknown or not wanted:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"unknown channel(s) {', '.join(unknown) or value!r}; "
+            f"use a comma-separated subset of {', '.join(CHANNELS)}",
+        )
+    return wanted
+
+
+@router.get(
+    "/stream",
+    summary="Server-sent events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream."}},
+)
+async def stream(
+    request: Request,
+    _viewer: Viewer,
+    services: ServicesDep,
+    channels: Annotated[
+        str | None, Query(description="Comma-separated: findings,incidents,jobs,telemetry.")
+    ] = None,
+    last_event_id: Annotated[
+        str | None, Header(description="Resume after this event id (EventSource sends it).")
+    ] = None,
+    after: Annotated[
+        str | None, Query(description="Resume after this event id (same as Last-Event-ID).")
+    ] = None,
+) -> StreamingResponse:
+    """Each message has `id`, `event` (the channel) and one line of JSON `data`. Reconnecting with
+    `Last-Event-ID` (or `?after=`) replays what was missed, as far back as the bus keeps events."""
+    wanted = parse_channels(channels)
+    resume = last_event_id or after
+    return StreamingResponse(
+        event_stream(services.bus, wanted, resume, request.is_disconnected),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/telemetry", response_model=Published, summary="Post a drone's state (telemetry bridge)")
+def post_telemetry(body: Telemetry, _operator: Operator, services: ServicesDep) -> Published:
+    data = body.model_dump(mode="json")
+    with services.lock:
+        services.latest_telemetry[body.vehicle_id] = data
+    return Published(event_id=services.bus.publish(TELEMETRY, data))
+
+
+@router.get("/telemetry", response_model=list[Telemetry], summary="The newest state of each drone")
+def latest_telemetry(_viewer: Viewer, services: ServicesDep) -> list[Telemetry]:
+    with services.lock:
+        return [Telemetry.model_validate(d) for d in services.latest_telemetry.values()]

@@ -1,0 +1,38 @@
+"""The command-post map page and its local assets (no CDN: Leaflet and markercluster ship with Tenken)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import ServicesDep
+from api.schemas import MapConfig
+from tenken import __version__
+from tenken.report.page import STATIC_DIR as REPORT_STATIC_DIR
+from tenken.report.writer import check_tile_url, default_attribution
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+router = APIRouter(tags=["map"])
+# The page itself is public (it holds no data); everything it loads from /api needs a token.
+router.mount("/static/leaflet", StaticFiles(directory=REPORT_STATIC_DIR / "leaflet"), name="leaflet")
+router.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+@router.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    return RedirectResponse("/map")
+
+
+@router.get("/map", include_in_schema=False)
+def map_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/api/config", response_model=MapConfig, tags=["map"], summary="Map settings (public)")
+def config(services: ServicesDep) -> MapConfig:
+    url = check_tile_url(services.settings.tile_url)
+    return MapConfig(tile_url=url, tile_attribution=default_attribution(url), version=__version__)
