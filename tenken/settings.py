@@ -46,6 +46,21 @@ class Settings(BaseSettings):
         description="Map tile URL template; empty string for no tiles (the map still works).",
     )
     device: str = Field(default="auto", description="Inference device: auto, cpu, cuda, openvino.")
+    queue_prefix: str = Field(
+        default="tenken",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Prefix of Celery queue names and Redis keys, so several deployments share a Redis.",
+    )
+    chunk_frames: int = Field(default=16, ge=1, le=1024, description="Sampled frames per job chunk.")
+    chunk_max_attempts: int = Field(
+        default=3, ge=1, description="Deliveries of one chunk before it is failed as a poison chunk."
+    )
+    visibility_timeout_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Redis broker: a task taken by a worker that vanished is re-delivered after this long.",
+    )
+    embedded_workers: int = Field(default=1, ge=1, le=64, description="Job threads of the embedded executor.")
     drone_ceiling_m: float = Field(default=150.0, gt=0, description="Highest altitude above home a mission may fly.")
     drone_max_waypoints: int = Field(default=500, gt=0, description="Most waypoints one mission may have.")
     drone_endurance_s: float = Field(default=1200.0, gt=0, description="Flight time on a full battery.")

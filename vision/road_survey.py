@@ -24,9 +24,9 @@ from vision.georef import GeorefOptions, georeference_detections
 from vision.grading import grade_segments, seen_intervals_from_frames, severity_of
 from vision.merge import MergeOptions, merge_observations
 from vision.privacy import evidence_crop
-from vision.sampling import SampledFrame, SamplePlan, decode_plan, plan_by_distance
+from vision.sampling import PoseSource, SampledFrame, SamplePlan, decode_plan, plan_by_distance
 from vision.tracking import link_observations
-from vision.video import VideoInfo, probe_video
+from vision.video import VideoInfo, open_video, probe_video
 
 log = logging.getLogger(__name__)
 

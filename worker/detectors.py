@@ -1,0 +1,82 @@
+"""Detectors named by a spec, loaded lazily once per process (so never before a worker forks).
+
+A spec is a shipped model's name (`road`, see `tenken models`) or an import string
+`package.module:Class` naming a class whose no-argument constructor gives a `Detector` (tests
+use `tests.synthetic_drive:ColourDetector`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenken.errors import ModelError
+from vision.detector import Detector, load_detector, weights_format
+from vision.registry import ModelInfo, get_model
+
+
+@dataclass(frozen=True)
+class LoadedDetector:
+    detector: Detector
+    info: ModelInfo
+    weights: Path
+
+
+_cache: dict[str, LoadedDetector] = {}
+_lock = threading.Lock()
+
+
+def _import_class(spec: str) -> type:
+    module_name, _, class_name = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ModelError(f"detector {spec!r} cannot be imported: {exc}") from None
+    if not isinstance(cls, type):
+        raise ModelError(f"detector {spec!r} is not a class")
+    return cls
+
+
+def describe_detector(spec: str) -> tuple[ModelInfo, Path, str]:
+    """The model description, weights path and backend name of `spec`, without loading weights."""
+    if ":" in spec:
+        cls = _import_class(spec)
+        info = ModelInfo(
+            name=spec,
+            version="custom",
+            task="detect",
+            classes=tuple(cls.names),  # type: ignore[attr-defined]
+            imgsz=int(cls.imgsz),  # type: ignore[attr-defined]
+            conf=0.25,
+            licence="as supplied",
+            folder=Path("."),
+        )
+        return info, Path(spec.partition(":")[2]), str(getattr(cls, "backend", "custom"))
+    info = get_model(spec)
+    weights = info.weights_path()
+    return info, weights, weights_format(weights)
+
+
+def _load(spec: str) -> LoadedDetector:
+    info, weights, _ = describe_detector(spec)
+    if ":" in spec:
+        detector: Detector = _import_class(spec)()
+    else:
+        detector = load_detector(weights, names=info.classes, imgsz=info.imgsz, conf=info.conf)
+    return LoadedDetector(detector, info, weights)
+
+
+def get_detector(spec: str) -> LoadedDetector:
+    """The detector for `spec`, loaded on first use in this process and kept."""
+    with _lock:
+        loaded = _cache.get(spec)
+        if loaded is None:
+            loaded = _cache[spec] = _load(spec)
+        return loaded
+
+
+def loaded_specs() -> list[str]:
+    """Specs loaded in this process so far (a parent must show none before it forks workers)."""
+    return sorted(_cache)

@@ -1,0 +1,194 @@
+"""Who runs a job: an in-process thread pool (embedded default) or Celery workers, behind one interface.
+
+Both create the job row, then run the same steps (`worker.job_steps`): prepare, one call per
+chunk, aggregate. The caller (API, `tenken submit`) only sees a job id, and follows the job in
+the store or on the JOBS channel of the bus.
+
+>>> executor = make_executor(settings)            # doctest: +SKIP
+>>> job_id = executor.submit_video_job(Path("drive.mp4"), Path("drive.gpx"), SurveyOptions())
+>>> executor.cancel(job_id)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol
+
+from tenken.errors import ConfigError
+from tenken.events import EventBus
+from tenken.settings import Settings
+from tenken.store import jobs as jobstore
+from tenken.store.db import Store
+from vision.road_survey import SurveyOptions
+from worker import job_steps
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DETECTOR = "road"
+
+
+class Executor(Protocol):
+    """Runs video jobs; every method returns at once."""
+
+    store: Store
+
+    def submit_video_job(
+        self,
+        video: Path,
+        track: Path,
+        options: SurveyOptions = SurveyOptions(),
+        *,
+        detector: str = DEFAULT_DETECTOR,
+        conf: float | None = None,
+    ) -> str:
+        """Queue a road survey of `video` with its GPS `track`; returns the job id."""
+        ...
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel an unfinished job (chunks not yet run are skipped); False if it had finished."""
+        ...
+
+    def shutdown(self) -> None:
+        """Stop taking jobs and release what the executor holds."""
+        ...
+
+
+def _create_job(
+    store: Store, video: Path, track: Path, options: SurveyOptions, detector: str, conf: float | None
+) -> str:
+    for path, what in ((video, "video"), (track, "track")):
+        if not path.is_file():
+            raise ConfigError(f"{what} file not found: {path}")
+    with store.session() as s:
+        job = jobstore.create_video_job(
+            s,
+            str(video.resolve()),
+            str(track.resolve()),
+            detector=detector,
+            conf=conf,
+            options=job_steps.options_to_json(options),
+        )
+        return job.id
+
+
+def _cancel(store: Store, bus: EventBus | None, job_id: str) -> bool:
+    with store.session() as s:
+        jobstore.get_job(s, job_id)  # unknown ids raise JobError
+        canceled = jobstore.cancel_job(s, job_id)
+    if canceled:
+        job_steps.publish_job(store, bus, job_id)
+    return canceled
+
+
+class EmbeddedExecutor:
+    """Jobs run in this process on a small thread pool; chunks of one job run one after another."""
+
+    def __init__(self, settings: Settings, store: Store, bus: EventBus | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self._pool = ThreadPoolExecutor(settings.embedded_workers, thread_name_prefix="tenken-job")
+        self._futures: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+
+    def submit_video_job(
+        self,
+        video: Path,
+        track: Path,
+        options: SurveyOptions = SurveyOptions(),
+        *,
+        detector: str = DEFAULT_DETECTOR,
+        conf: float | None = None,
+    ) -> str:
+        job_id = _create_job(self.store, video, track, options, detector, conf)
+        job_steps.publish_job(self.store, self.bus, job_id)
+        with self._lock:
+            self._futures[job_id] = self._pool.submit(self._run, job_id)
+        return job_id
+
+    def _run(self, job_id: str) -> None:
+        try:
+            chunks = job_steps.prepare_job(self.store, job_id, self.settings.chunk_frames, self.bus)
+            for index in chunks:
+                self._run_chunk(job_id, index)
+            job_steps.aggregate_job(self.store, job_id, self.settings, self.bus)
+        except Exception as exc:  # a bug, not bad input: record it on the job rather than lose it
+            log.exception("job %s failed", job_id, extra={"job_id": job_id})
+            with self.store.session() as s:
+                jobstore.fail_job(s, job_id, f"internal error: {type(exc).__name__}: {exc}")
+            job_steps.publish_job(self.store, self.bus, job_id)
+        finally:
+            with self._lock:
+                self._futures.pop(job_id, None)
+
+    def _run_chunk(self, job_id: str, index: int) -> None:
+        for _ in range(self.settings.chunk_max_attempts + 1):
+            try:
+                job_steps.run_chunk(
+                    self.store, job_id, index, max_attempts=self.settings.chunk_max_attempts, bus=self.bus
+                )
+                return
+            except Exception as exc:
+                log.warning("job %s chunk %d: %s; retrying", job_id, index, exc, extra={"job_id": job_id})
+
+    def wait(self, job_id: str, timeout_s: float | None = None) -> None:
+        """Block until a job submitted here has finished running (tests, the CLI)."""
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is not None:
+            future.result(timeout_s)
+
+    def cancel(self, job_id: str) -> bool:
+        return _cancel(self.store, self.bus, job_id)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class CeleryExecutor:
+    """Jobs go to Celery workers through the broker; the store must be shared with them."""
+
+    def __init__(self, settings: Settings, store: Store, bus: EventBus | None = None) -> None:
+        from worker.app import make_celery
+
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.app = make_celery(settings)
+
+    def submit_video_job(
+        self,
+        video: Path,
+        track: Path,
+        options: SurveyOptions = SurveyOptions(),
+        *,
+        detector: str = DEFAULT_DETECTOR,
+        conf: float | None = None,
+    ) -> str:
+        from worker.app import queue_names
+
+        if self.store.url.startswith("sqlite:///:memory:"):
+            raise ConfigError("Celery workers cannot share an in-memory database; set TENKEN_DATABASE_URL")
+        job_id = _create_job(self.store, video, track, options, detector, conf)
+        job_steps.publish_job(self.store, self.bus, job_id)
+        self.app.send_task("tenken.prepare_job", args=[job_id], queue=queue_names(self.settings).ingest)
+        return job_id
+
+    def cancel(self, job_id: str) -> bool:
+        return _cancel(self.store, self.bus, job_id)
+
+    def shutdown(self) -> None:
+        self.app.close()
+
+
+def make_executor(
+    settings: Settings, store: Store | None = None, bus: EventBus | None = None
+) -> EmbeddedExecutor | CeleryExecutor:
+    """Celery when a broker URL is set, else the in-process pool."""
+    store = store or Store(settings.effective_database_url)
+    if settings.broker_url:
+        return CeleryExecutor(settings, store, bus)
+    return EmbeddedExecutor(settings, store, bus)
