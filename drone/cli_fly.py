@@ -50,6 +50,7 @@ LINK_TIMEOUT = typer.Option(
     None, "--link-timeout-s", help="No heartbeat this long = link lost (default: setting)."
 )
 LOW_BATTERY = typer.Option(None, "--low-battery-pct", help="RTL below this battery level (default: setting).")
+RELINK_WAIT = typer.Option(10.0, "--relink-wait-s", help="After link loss, keep sending RTL this long.")
 
 
 def _read_geojson(path: Path) -> str:
@@ -83,7 +84,7 @@ def route_geojson(mission: Mission) -> dict[str, object]:
 
 
 def _fly(mission: Mission, connect: str, dry_run: bool, connect_timeout_s: float, armable_timeout_s: float,
-         link_timeout_s: float | None, low_battery_pct: float | None) -> None:  # fmt: skip
+         link_timeout_s: float | None, low_battery_pct: float | None, relink_wait_s: float) -> None:  # fmt: skip
     limits = _limits()
     estimated_s = validate_mission(mission, limits)  # before any connection: bad input never arms anything
     if dry_run:
@@ -103,6 +104,7 @@ def _fly(mission: Mission, connect: str, dry_run: bool, connect_timeout_s: float
         link_timeout_s=link_timeout_s if link_timeout_s is not None else settings.drone_link_timeout_s,
         low_battery_pct=low_battery_pct if low_battery_pct is not None else settings.drone_low_battery_pct,
         armable_timeout_s=armable_timeout_s,
+        relink_wait_s=relink_wait_s,
     )
 
     def show(p: FlightProgress) -> None:
@@ -145,6 +147,7 @@ def fly_survey(
     armable_timeout_s: float = ARMABLE_TIMEOUT,
     link_timeout_s: float = LINK_TIMEOUT,
     low_battery_pct: float = LOW_BATTERY,
+    relink_wait_s: float = RELINK_WAIT,
 ) -> None:
     """Lawnmower survey over a polygon, camera straight down."""
     ring = polygon_from_geojson(_read_geojson(area))
@@ -152,7 +155,7 @@ def fly_survey(
         ring, altitude_m=altitude_m, camera=CameraFov(hfov_deg, vfov_deg), side_overlap=side_overlap,
         front_overlap=front_overlap, speed_mps=speed_mps, lines_deg=lines_deg,
     )  # fmt: skip
-    _fly(mission, connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct)
+    _fly(mission, connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct, relink_wait_s)
 
 
 @fly_app.command("corridor")
@@ -172,6 +175,7 @@ def fly_corridor(
     armable_timeout_s: float = ARMABLE_TIMEOUT,
     link_timeout_s: float = LINK_TIMEOUT,
     low_battery_pct: float = LOW_BATTERY,
+    relink_wait_s: float = RELINK_WAIT,
 ) -> None:
     """Fly along a road or river, in enough parallel passes to cover --width-m."""
     points = line_from_geojson(_read_geojson(line))
@@ -179,7 +183,7 @@ def fly_corridor(
         points, altitude_m=altitude_m, camera=CameraFov(hfov_deg, vfov_deg), width_m=width_m,
         side_overlap=side_overlap, speed_mps=speed_mps,
     )  # fmt: skip
-    _fly(mission, connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct)
+    _fly(mission, connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct, relink_wait_s)
 
 
 def _parse_latlon(text: str) -> tuple[float, float]:
@@ -208,13 +212,14 @@ def fly_orbit(
     armable_timeout_s: float = ARMABLE_TIMEOUT,
     link_timeout_s: float = LINK_TIMEOUT,
     low_battery_pct: float = LOW_BATTERY,
+    relink_wait_s: float = RELINK_WAIT,
 ) -> None:
     """Circle a point with the camera on it (a fire seen from every side)."""
     mission = orbit(
         _parse_latlon(center), radius_m=radius_m, altitude_m=altitude_m, points=points, turns=turns,
         clockwise=not counter_clockwise, speed_mps=speed_mps,
     )  # fmt: skip
-    _fly(mission, connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct)
+    _fly(mission, connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct, relink_wait_s)
 
 
 def register(app: typer.Typer) -> None:

@@ -112,6 +112,7 @@ class MissionFlight:
     def run(self) -> FlightReport:
         self._started = time.monotonic()
         link, opts = self.link, self.options
+        link.link_timeout_s = opts.link_timeout_s
         link.wait_armable(opts.armable_timeout_s, min_battery_pct=opts.low_battery_pct)
         state = link.snapshot()
         self.estimated_s = validate_mission(
@@ -133,6 +134,8 @@ class MissionFlight:
         except _Abort as abort:
             return self._fail_safe(abort.outcome, abort.reason)
         except VehicleError as exc:
+            if self._link_lost():
+                return self._fail_safe(FlightOutcome.LINK_LOST, f"link lost ({exc})")
             if link.armed:
                 return self._fail_safe(FlightOutcome.ABORTED, str(exc))
             raise
@@ -141,6 +144,9 @@ class MissionFlight:
     def _report(self, phase: str, state: VehicleState) -> None:
         if self.progress is not None:
             self.progress(FlightProgress(phase, self.max_item, self.total_items, state))
+
+    def _link_lost(self) -> bool:
+        return self.link.seconds_since_heartbeat > self.options.link_timeout_s
 
     def _check_failsafes(self, state: VehicleState) -> None:
         opts = self.options
@@ -184,10 +190,10 @@ class MissionFlight:
         """Bring the vehicle back (RTL, or LAND) and report. A second Ctrl-C here ends at once."""
         log.warning("%s: commanding the vehicle home", reason)
         link, opts = self.link, self.options
-        if not link.armed and link.seconds_since_heartbeat < opts.link_timeout_s:
+        if not link.armed and not self._link_lost():
             return self._finish(outcome, f"{reason}; vehicle already on the ground")
         try:
-            if outcome is FlightOutcome.LINK_LOST:
+            if outcome is FlightOutcome.LINK_LOST or self._link_lost():
                 return self._fail_safe_blind(reason)
             state = link.snapshot()
             critical = state.battery_pct is not None and state.battery_pct < opts.critical_battery_pct

@@ -70,10 +70,14 @@ class VehicleLink:
     Every wait has a timeout and fails with a VehicleError naming what did not happen.
     """
 
-    def __init__(self, vehicle: dronekit.Vehicle, url: str) -> None:
+    def __init__(self, vehicle: dronekit.Vehicle, url: str, *, link_timeout_s: float = 5.0) -> None:
         self.vehicle = vehicle
         self.url = url
+        self.link_timeout_s = link_timeout_s  # waits give up early when the vehicle has gone silent
         self.status_texts: deque[str] = deque(maxlen=20)
+        # DroneKit closes the connection after `heartbeat_timeout` s of silence; the flight script handles
+        # link loss itself and must keep sending RTL into a silent link, so switch that off once connected.
+        vehicle._heartbeat_error = 0
 
         def on_text(_: Any, __: str, msg: Any) -> None:
             text = msg.text if isinstance(msg.text, str) else msg.text.decode(errors="replace")
@@ -212,10 +216,15 @@ class VehicleLink:
         """Change mode and wait until the vehicle reports it, re-sending every second."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            self._ensure_link()
             self.request_mode(name)
             if _wait_until(lambda: self.mode == name, min(1.0, max(deadline - time.monotonic(), 0.0))):
                 return
         raise VehicleError(f"vehicle did not enter {name} within {timeout_s:g} s{self._last_text()}")
+
+    def _ensure_link(self) -> None:
+        if self.seconds_since_heartbeat > self.link_timeout_s:
+            raise VehicleError(f"link lost: no heartbeat for {self.seconds_since_heartbeat:.1f} s")
 
     def _last_text(self) -> str:
         return f" (autopilot: {self.status_texts[-1]})" if self.status_texts else ""
@@ -226,6 +235,7 @@ class VehicleLink:
             self.set_mode("GUIDED", timeout_s=min(timeout_s, 10.0))
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            self._ensure_link()
             self.vehicle.armed = True
             if _wait_until(lambda: self.armed, min(2.0, max(deadline - time.monotonic(), 0.0))):
                 return
@@ -236,6 +246,7 @@ class VehicleLink:
         self.vehicle.simple_takeoff(altitude_m)
 
         def climbed() -> bool:
+            self._ensure_link()
             if not self.armed:
                 raise VehicleError(f"vehicle disarmed during take-off{self._last_text()}")
             alt = self.vehicle.location.global_relative_frame.alt

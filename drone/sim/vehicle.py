@@ -50,6 +50,8 @@ class SimConfig:
     battery_drain_scale: float = 1.0  # >1 empties the battery faster (tests of the low-battery failsafe)
     hover_current_a: float = 18.0
     gimbal_pitch_deg: float = -90.0
+    # Fault injection: modes the autopilot refuses (e.g. "RTL", as when it has no home or position).
+    refused_modes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,9 @@ class SimVehicle:
             return False
         if name in ("AUTO", "GUIDED", "RTL", "LOITER", "POSHOLD") and not self.ekf_ok:
             self._say(f"Mode change to {name} failed: requires position", mav.MAV_SEVERITY_WARNING)
+            return False
+        if name in self.config.refused_modes:
+            self._say(f"Mode change to {name} failed", mav.MAV_SEVERITY_WARNING)
             return False
         if name == "RTL" and not self.home_set:
             self._say("Mode change to RTL failed: no home", mav.MAV_SEVERITY_WARNING)
