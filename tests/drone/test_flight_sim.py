@@ -54,7 +54,7 @@ def test_link_lost_mid_mission_commands_rtl_and_exits_with_link_lost(sim, tmp_pa
     out = capsys.readouterr().out
     assert rc == FlightOutcome.LINK_LOST.exit_code == 3, out
     assert "link lost" in out and "RTL commanded" in out
-    assert ("RTL" in [mode for _, mode, who in sim.vehicle.mode_log if who == "gcs"])
+    assert "RTL" in [mode for _, mode, who in sim.vehicle.mode_log if who == "gcs"]
     assert wait_until(lambda: not sim.vehicle.armed, 30.0), "the vehicle should come home and land"
 
 
@@ -70,7 +70,7 @@ def test_low_battery_mid_mission_returns_home_and_exits_with_low_battery(tmp_pat
     out = capsys.readouterr().out
     assert rc == FlightOutcome.LOW_BATTERY.exit_code == 4, out
     assert "battery low" in out
-    assert ("RTL" in [mode for _, mode, who in server.vehicle.mode_log if who == "gcs"])
+    assert "RTL" in [mode for _, mode, who in server.vehicle.mode_log if who == "gcs"]
     assert not server.vehicle.armed and server.vehicle.landed
 
 
@@ -90,7 +90,18 @@ def test_altitude_above_ceiling_is_rejected_before_connecting(sim, tmp_path, cap
     monkeypatch.setenv("TENKEN_DRONE_CEILING_M", "100")
     area = write_area(tmp_path / "area.geojson", square_ring(HOME, 30.0))
 
-    rc = main(["fly", "survey", "--area", str(area), "--altitude-m", "120", "--connect", f"tcp:127.0.0.1:{sim.port}"])
+    rc = main(
+        [
+            "fly",
+            "survey",
+            "--area",
+            str(area),
+            "--altitude-m",
+            "120",
+            "--connect",
+            f"tcp:127.0.0.1:{sim.port}",
+        ]
+    )
 
     assert rc == 2
     assert "above the 100 m ceiling" in capsys.readouterr().err
@@ -152,5 +163,5 @@ def test_vehicle_refusing_rtl_is_landed_instead():
 
 
 def test_connecting_to_nothing_fails_with_a_vehicle_error():
-    with pytest.raises(VehicleError, match="cannot connect to tcp:127.0.0.1:9"):
+    with pytest.raises(VehicleError, match=r"cannot connect to tcp:127\.0\.0\.1:9"):
         VehicleLink.connect("tcp:127.0.0.1:9", timeout_s=2)
