@@ -44,7 +44,9 @@ def open_video(source: str) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
-        raise VideoError(f"cannot open video source {source!r} (check the URL or path and that it is streaming)")
+        raise VideoError(
+            f"cannot open video source {source!r} (check the URL or path and that it is streaming)"
+        )
     return cap
 
 

@@ -155,7 +155,16 @@ def fly_survey(
         ring, altitude_m=altitude_m, camera=CameraFov(hfov_deg, vfov_deg), side_overlap=side_overlap,
         front_overlap=front_overlap, speed_mps=speed_mps, lines_deg=lines_deg,
     )  # fmt: skip
-    _fly(mission, connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct, relink_wait_s)
+    _fly(
+        mission,
+        connect,
+        dry_run,
+        connect_timeout_s,
+        armable_timeout_s,
+        link_timeout_s,
+        low_battery_pct,
+        relink_wait_s,
+    )
 
 
 @fly_app.command("corridor")
@@ -183,7 +192,16 @@ def fly_corridor(
         points, altitude_m=altitude_m, camera=CameraFov(hfov_deg, vfov_deg), width_m=width_m,
         side_overlap=side_overlap, speed_mps=speed_mps,
     )  # fmt: skip
-    _fly(mission, connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct, relink_wait_s)
+    _fly(
+        mission,
+        connect,
+        dry_run,
+        connect_timeout_s,
+        armable_timeout_s,
+        link_timeout_s,
+        low_battery_pct,
+        relink_wait_s,
+    )
 
 
 def _parse_latlon(text: str) -> tuple[float, float]:
@@ -219,7 +237,16 @@ def fly_orbit(
         _parse_latlon(center), radius_m=radius_m, altitude_m=altitude_m, points=points, turns=turns,
         clockwise=not counter_clockwise, speed_mps=speed_mps,
     )  # fmt: skip
-    _fly(mission, connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct, relink_wait_s)
+    _fly(
+        mission,
+        connect,
+        dry_run,
+        connect_timeout_s,
+        armable_timeout_s,
+        link_timeout_s,
+        low_battery_pct,
+        relink_wait_s,
+    )
 
 
 def register(app: typer.Typer) -> None:

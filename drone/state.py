@@ -50,7 +50,8 @@ def _lerp_angle_deg(a: float | None, b: float | None, f: float) -> float | None:
     if a is None or b is None:
         return a if f < 0.5 else b
     delta = (b - a + 180.0) % 360.0 - 180.0
-    return (a + f * delta) % 360.0
+    heading = (a + f * delta) % 360.0
+    return 0.0 if heading >= 360.0 else heading  # -1e-300 % 360 rounds to 360.0
 
 
 def interpolate_state(a: VehicleState, b: VehicleState, timestamp_s: float) -> VehicleState:
