@@ -84,7 +84,8 @@ def route_geojson(mission: Mission) -> dict[str, object]:
 
 
 def _fly(mission: Mission, connect: str, dry_run: bool, connect_timeout_s: float, armable_timeout_s: float,
-         link_timeout_s: float | None, low_battery_pct: float | None, relink_wait_s: float) -> None:  # fmt: skip
+         link_timeout_s: float | None, low_battery_pct: float | None,
+         relink_wait_s: float) -> None:  # fmt: skip
     limits = _limits()
     estimated_s = validate_mission(mission, limits)  # before any connection: bad input never arms anything
     if dry_run:

@@ -16,8 +16,16 @@ from tenken.geo import LocalProjection
 from .conftest import HOME, wait_until
 
 
-def _state(t: float, lat: float = HOME[0], lon: float = HOME[1], *, alt_m: float = 40.0, heading_deg: float = 0.0,
-           gimbal_pitch_deg: float = -90.0, mode: str = "AUTO") -> VehicleState:  # fmt: skip
+def _state(
+    t: float,
+    lat: float = HOME[0],
+    lon: float = HOME[1],
+    *,
+    alt_m: float = 40.0,
+    heading_deg: float = 0.0,
+    gimbal_pitch_deg: float = -90.0,
+    mode: str = "AUTO",
+) -> VehicleState:
     return VehicleState(
         t, lat, lon, alt_m, heading_deg, -5.0, 0.0, gimbal_pitch_deg, 16.0, 80.0, mode, True, 8.0
     )
