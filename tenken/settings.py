@@ -81,6 +81,28 @@ class Settings(BaseSettings):
     cot_tls_key: Path | None = Field(default=None, description="Client key (PEM) for a tls:// TAK server.")
     cot_tls_ca: Path | None = Field(default=None, description="CA bundle that signed the TAK server's certificate.")
     cot_stale_s: float = Field(default=120.0, gt=0, description="How long a CoT event stays valid in TAK clients.")
+    live_video_fps: float = Field(
+        default=5.0, gt=0, le=60, description="Frames per second sent to each live-video viewer."
+    )
+    live_video_width_px: int = Field(
+        default=960, ge=160, le=3840, description="Width live-video frames are scaled to."
+    )
+    live_video_jpeg_quality: int = Field(
+        default=70, ge=10, le=100, description="JPEG quality of the live video (thin links: 40-60)."
+    )
+    recording_dir: Path | None = Field(
+        default=None, description="Where live flights are recorded; default data_dir/recordings."
+    )
+    recording_segment_s: float = Field(default=10.0, gt=0, description="Length of one recorded segment.")
+    recording_retention_s: float = Field(
+        default=24 * 3600.0, gt=0, description="Recorded segments older than this are deleted."
+    )
+    recording_max_bytes: int = Field(
+        default=20 * 1024**3, gt=0, description="Recordings of one source are trimmed to this size."
+    )
+    live_person_detection: bool = Field(
+        default=False, description="Search and rescue: raise 'person' findings from live drone video."
+    )
 
     @classmethod
     def settings_customise_sources(
