@@ -57,7 +57,7 @@ def make_executor_for(settings: Settings, store: Store, bus: EventBus) -> Any | 
     except ImportError as exc:
         log.warning("job executor unavailable (%s): uploads are refused", exc)
         return None
-    return make_executor(settings)
+    return make_executor(settings, store, bus)
 
 
 def build_services(

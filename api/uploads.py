@@ -38,7 +38,7 @@ def video_suffix(head: bytes) -> str | None:
         return ".avi"
     if head.startswith(b"\x00\x00\x01\xba"):
         return ".mpg"
-    if head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47"):
+    if len(head) >= 377 and head[0] == head[188] == head[376] == 0x47:  # MPEG-TS sync bytes
         return ".ts"
     return None
 

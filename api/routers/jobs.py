@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -15,7 +17,9 @@ from api.uploads import finalise_names, receive_upload
 from tenken.errors import JobError, TrackError, VideoError
 from tenken.store.jobs import JobRow, get_job, list_jobs
 from tenken.tracks import load_track
+from vision.road_survey import SurveyOptions
 from vision.video import probe_video
+from worker.job_steps import options_from_json
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -51,6 +55,29 @@ def job_out(job: JobRow) -> JobOut:
         started_at=job.started_at,
         finished_at=job.finished_at,
     )
+
+
+def survey_options(raw: dict[str, Any]) -> tuple[SurveyOptions, float | None]:
+    """Survey options from the upload's `options` JSON: SurveyOptions fields, a `camera` object, `conf`.
+
+    The detector is never taken from a request: it is the server's shipped road model.
+    """
+    values = dict(raw)
+    conf = values.pop("conf", None)
+    known = {f.name for f in dataclasses.fields(SurveyOptions)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"unknown option(s) {', '.join(unknown)}; known: conf, {', '.join(sorted(known))}",
+        )
+    if conf is not None and not (isinstance(conf, (int, float)) and 0.0 < conf < 1.0):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "conf must be a number between 0 and 1")
+    try:
+        options = options_from_json(values)
+    except (TypeError, ValueError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"invalid options: {exc}") from None
+    return options, None if conf is None else float(conf)
 
 
 def _check_inputs(video: Any, track: Any) -> None:
@@ -98,10 +125,10 @@ async def upload(request: Request, _operator: Operator, services: ServicesDep) -
     )
     try:
         video, track = finalise_names(received)
-        options = received.options()
+        options, conf = survey_options(received.options())
         await run_in_threadpool(_check_inputs, video, track)
         job_id = await run_in_threadpool(
-            services.executor.submit_video_job, services.store, video, track, options
+            partial(services.executor.submit_video_job, video, track, options, conf=conf)
         )
     except (VideoError, TrackError) as exc:
         received.discard()
