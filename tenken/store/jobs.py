@@ -443,6 +443,15 @@ def load_frame_results(
     return out
 
 
+def stored_frame_indices(session: Session, job_id: str) -> list[int]:
+    """Frames of a job with stored results, in order (each appears once: they are upserted)."""
+    return list(
+        session.scalars(
+            select(FrameRow.frame_index).where(FrameRow.job_id == job_id).order_by(FrameRow.frame_index)
+        )
+    )
+
+
 # --- findings -----------------------------------------------------------------------------------
 
 

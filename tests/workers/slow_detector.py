@@ -1,0 +1,22 @@
+"""Fake detectors for worker tests: the colour detector, slowed down so a test can act mid-job."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from tests.synthetic_drive import ColourDetector
+from vision.detections import Detections
+
+DELAY_S = float(os.environ.get("TENKEN_TEST_DETECT_DELAY_S", "0.25"))
+
+
+class SlowColourDetector(ColourDetector):
+    """`ColourDetector` taking DELAY_S per frame, like a real model on a slow machine."""
+
+    def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
+        time.sleep(DELAY_S * len(frames))
+        return super().predict(frames, conf)

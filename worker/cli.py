@@ -1,0 +1,212 @@
+"""`tenken worker`, `tenken submit`, `tenken status` and `tenken stream`: the distributed path's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tenken.errors import ConfigError, JobError
+from tenken.settings import get_settings
+
+
+def worker(
+    queues: str = typer.Option(
+        "inference,ingest",
+        "--queues",
+        "-Q",
+        help="Comma-separated queues: inference (chunks, live frames: GPU machines), ingest (CPU).",
+    ),
+    concurrency: int = typer.Option(1, "--concurrency", "-c", min=1, help="Worker processes (one per GPU)."),
+    pool: str = typer.Option("prefork", "--pool", help="Celery pool: prefork, solo or threads."),
+    name: str | None = typer.Option(None, "--name", "-n", help="Worker node name (default: random)."),
+    loglevel: str = typer.Option("info", "--loglevel", "-l", help="debug, info, warning or error."),
+) -> None:
+    """Run a Celery worker on this machine (needs TENKEN_BROKER_URL and a shared TENKEN_DATABASE_URL).
+
+    Example: TENKEN_BROKER_URL=redis://redis:6379/0 tenken worker --queues inference
+    """
+    from worker.app import make_celery, queue_names
+
+    settings = get_settings()
+    app = make_celery(settings)
+    names = queue_names(settings).resolve([q.strip() for q in queues.split(",") if q.strip()])
+    argv = [
+        "worker",
+        f"--queues={','.join(names)}",
+        f"--concurrency={concurrency}",
+        f"--pool={pool}",
+        f"--loglevel={loglevel}",
+        f"--hostname={name or f'tenken-{uuid.uuid4().hex[:6]}'}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    app.worker_main(argv)
+
+
+def _follow(job_id: str, quiet: bool) -> str:
+    """Show a progress bar until the job finishes; returns its final state."""
+    from tenken.store import jobs as jobstore
+    from tenken.store.db import Store
+
+    store = Store(get_settings().effective_database_url)
+    with Progress(
+        TextColumn("[bold]{task.description}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TimeRemainingColumn(),
+        disable=quiet or not sys.stderr.isatty(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("queued", total=None)
+        while True:
+            with store.session() as s:
+                job = jobstore.get_job(s, job_id)
+                state, done, total = job.state, job.frames_done, job.frames_total
+            bar.update(task, description=state, completed=done, total=total)
+            if state in jobstore.FINAL_STATES:
+                return state
+            time.sleep(0.5)
+
+
+def submit(
+    video: Path = typer.Argument(..., help="Drive video; workers must see the same path (shared media)."),
+    track: Path = typer.Option(..., "--track", "-t", help="GPS track (GPX, NMEA, CSV or DJI .SRT)."),
+    model: str = typer.Option("road", help="Shipped model name, or a 'module:Class' detector."),
+    conf: float | None = typer.Option(None, min=0.0, max=1.0, help="Confidence threshold."),
+    every_m: float = typer.Option(4.0, "--every-m", min=0.5, help="Keep one frame every this many metres."),
+    camera: str = typer.Option("windscreen", "--camera", help="windscreen, dashcam or motorbike."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the job until it finishes."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Queue a road survey job (on Celery workers when a broker is set, else in this process).
+
+    Example: tenken submit drive.mp4 --track drive.gpx
+    """
+    from vision.road_survey import CAMERA_PROFILES, SurveyOptions
+    from worker.executor import make_executor
+
+    if camera not in CAMERA_PROFILES:
+        raise ConfigError(f"unknown camera profile {camera!r} (known: {', '.join(CAMERA_PROFILES)})")
+    settings = get_settings()
+    executor = make_executor(settings)
+    options = SurveyOptions(every_m=every_m, conf=conf, camera=CAMERA_PROFILES[camera])
+    job_id = executor.submit_video_job(video, track, options, detector=model, conf=conf)
+    typer.echo(job_id)
+    if not wait and settings.broker_url:
+        return
+    state = _follow(job_id, quiet)
+    executor.shutdown()
+    _print_status(job_id, as_json=False)
+    if state != "completed":
+        raise typer.Exit(1)
+
+
+def _print_status(job_id: str, *, as_json: bool) -> None:
+    from tenken.store import jobs as jobstore
+    from tenken.store.db import Store
+
+    store = Store(get_settings().effective_database_url)
+    with store.session() as s:
+        job = jobstore.get_job(s, job_id)
+        n_defects = len(jobstore.query_defects(s, job_id=job_id, limit=1_000_000))
+        info: dict[str, Any] = {
+            "job_id": job.id,
+            "state": job.state,
+            "frames_done": job.frames_done,
+            "frames_total": job.frames_total,
+            "defects": n_defects,
+            "error": job.error,
+            "errors": list(job.errors or []),
+            "report_dir": job.report_dir,
+            "created_at": job.created_at.isoformat() if job.created_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        }
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    total = info["frames_total"] if info["frames_total"] is not None else "?"
+    typer.echo(f"{job_id}: {info['state']}, {info['frames_done']}/{total} frames, {n_defects} defects")
+    if info["error"]:
+        typer.echo(f"error: {info['error']}")
+    for line in info["errors"]:
+        typer.echo(f"failed {line}")
+    if info["report_dir"]:
+        typer.echo(f"report: {info['report_dir']}/index.html")
+
+
+def status(
+    job_id: str = typer.Argument(..., help="Job id printed by `tenken submit`."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    cancel: bool = typer.Option(False, "--cancel", help="Cancel the job if it has not finished."),
+) -> None:
+    """Show a job's state, progress, failed chunks and report folder."""
+    if cancel:
+        from tenken.store import jobs as jobstore
+        from tenken.store.db import Store
+
+        with Store(get_settings().effective_database_url).session() as s:
+            if not jobstore.cancel_job(s, job_id):
+                jobstore.get_job(s, job_id)  # unknown id: JobError
+                raise JobError(f"job {job_id} has already finished")
+    _print_status(job_id, as_json=as_json)
+
+
+def stream(
+    source: str = typer.Argument(..., help="rtsp://, rtmp://, udp://, http:// (MJPEG) URL or a video file."),
+    model: str = typer.Option(..., "--model", help="Detector: shipped model name or 'module:Class'."),
+    stream_id: str | None = typer.Option(None, "--id", help="Name of this stream in published results."),
+    every_s: float = typer.Option(0.5, "--every-s", min=0.02, help="Seconds between sampled frames."),
+    batch: int = typer.Option(4, "--batch", min=1, max=64, help="Frames per inference task."),
+    conf: float | None = typer.Option(None, min=0.0, max=1.0, help="Confidence threshold."),
+    max_frames: int | None = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
+) -> None:
+    """Read a live video source, detect on sampled frames and publish results in order.
+
+    With TENKEN_BROKER_URL set the frames go to the inference queue and results to Redis;
+    otherwise detection runs in this process.
+    """
+    from worker.bus import make_bus
+    from worker.stream_reader import StreamConfig, TelemetryHistory, run_stream, submit_in_process
+
+    settings = get_settings()
+    bus = make_bus(settings)
+    config = StreamConfig(
+        source=source,
+        stream_id=stream_id or Path(source).stem or "stream",
+        model=model,
+        every_s=every_s,
+        batch_frames=batch,
+        conf=conf,
+        max_frames=max_frames,
+    )
+    if settings.broker_url:
+        from worker.app import make_celery, queue_names
+        from worker.stream_reader import celery_submitter
+
+        submitter = celery_submitter(make_celery(settings), queue_names(settings).inference)
+    else:
+        submitter = submit_in_process
+    telemetry = TelemetryHistory(bus if settings.broker_url else None)
+    try:
+        stats = run_stream(config, submitter, bus, telemetry)
+    finally:
+        telemetry.close()
+    typer.echo(
+        f"{stats.frames_sent} frames in {stats.batches} batches; "
+        f"{stats.published} frames with findings published"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+    app.command("submit")(submit)
+    app.command("status")(status)
+    app.command("stream")(stream)
