@@ -6,6 +6,7 @@ run's tasks; worker processes are started in their own process group and killed 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -140,10 +141,8 @@ class Cluster:
     def stop(self) -> None:
         for proc in self.workers:
             if proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             proc.wait(10)
         self.store.dispose()
 
@@ -171,7 +170,7 @@ def cluster(tmp_path, redis_db_url) -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def own_redis(tmp_path) -> Iterator[tuple[str, "OwnRedis"]]:
+def own_redis(tmp_path) -> Iterator[tuple[str, OwnRedis]]:
     """A private redis-server (append-only, fsync always) that a test may kill and restart."""
     server = OwnRedis(tmp_path / "redis", free_port())
     server.start()
