@@ -61,26 +61,48 @@ class Settings(BaseSettings):
         description="Redis broker: a task taken by a worker that vanished is re-delivered after this long.",
     )
     embedded_workers: int = Field(default=1, ge=1, le=64, description="Job threads of the embedded executor.")
-    drone_ceiling_m: float = Field(default=150.0, gt=0, description="Highest altitude above home a mission may fly.")
+    road_detector: str = Field(
+        default="road",
+        description="Detector of road survey jobs: a shipped model's name or a 'module:Class' import string.",
+    )
+    drone_ceiling_m: float = Field(
+        default=150.0, gt=0, description="Highest altitude above home a mission may fly."
+    )
     drone_max_waypoints: int = Field(default=500, gt=0, description="Most waypoints one mission may have.")
     drone_endurance_s: float = Field(default=1200.0, gt=0, description="Flight time on a full battery.")
-    drone_reserve_pct: float = Field(default=25.0, ge=0, lt=100, description="Battery kept in reserve at landing.")
-    drone_link_timeout_s: float = Field(default=5.0, gt=0, description="No heartbeat this long = link lost (RTL).")
-    drone_low_battery_pct: float = Field(default=25.0, ge=0, lt=100, description="Battery level that triggers RTL.")
+    drone_reserve_pct: float = Field(
+        default=25.0, ge=0, lt=100, description="Battery kept in reserve at landing."
+    )
+    drone_link_timeout_s: float = Field(
+        default=5.0, gt=0, description="No heartbeat this long = link lost (RTL)."
+    )
+    drone_low_battery_pct: float = Field(
+        default=25.0, ge=0, lt=100, description="Battery level that triggers RTL."
+    )
 
     api_host: str = Field(default="127.0.0.1", description="Address `tenken serve` listens on.")
     api_port: int = Field(default=8600, ge=1, le=65535, description="Port `tenken serve` listens on.")
     cors_origins: list[str] = Field(
-        default_factory=list, description='Origins allowed to call the API from a browser (JSON list, e.g. ["https://a.b"]).'
+        default_factory=list,
+        description='Origins allowed to call the API from a browser (JSON list, e.g. ["https://a.b"]).',
     )
-    upload_max_bytes: int = Field(default=4 * 1024**3, gt=0, description="Largest video or track upload accepted.")
+    upload_max_bytes: int = Field(
+        default=4 * 1024**3, gt=0, description="Largest video or track upload accepted."
+    )
     cot_url: str | None = Field(
-        default=None, description="TAK server for Cursor-on-Target: tcp://, udp:// or tls://host:port; unset = off."
+        default=None,
+        description="TAK server for Cursor-on-Target: tcp://, udp:// or tls://host:port; unset = off.",
     )
-    cot_tls_cert: Path | None = Field(default=None, description="Client certificate (PEM) for a tls:// TAK server.")
+    cot_tls_cert: Path | None = Field(
+        default=None, description="Client certificate (PEM) for a tls:// TAK server."
+    )
     cot_tls_key: Path | None = Field(default=None, description="Client key (PEM) for a tls:// TAK server.")
-    cot_tls_ca: Path | None = Field(default=None, description="CA bundle that signed the TAK server's certificate.")
-    cot_stale_s: float = Field(default=120.0, gt=0, description="How long a CoT event stays valid in TAK clients.")
+    cot_tls_ca: Path | None = Field(
+        default=None, description="CA bundle that signed the TAK server's certificate."
+    )
+    cot_stale_s: float = Field(
+        default=120.0, gt=0, description="How long a CoT event stays valid in TAK clients."
+    )
     live_video_fps: float = Field(
         default=5.0, gt=0, le=60, description="Frames per second sent to each live-video viewer."
     )

@@ -27,8 +27,6 @@ from worker import job_steps
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DETECTOR = "road"
-
 
 class Executor(Protocol):
     """Runs video jobs; every method returns at once."""
@@ -41,10 +39,13 @@ class Executor(Protocol):
         track: Path,
         options: SurveyOptions = SurveyOptions(),
         *,
-        detector: str = DEFAULT_DETECTOR,
+        detector: str | None = None,
         conf: float | None = None,
     ) -> str:
-        """Queue a road survey of `video` with its GPS `track`; returns the job id."""
+        """Queue a road survey of `video` with its GPS `track`; returns the job id.
+
+        `detector` defaults to `settings.road_detector` (the shipped `road` model).
+        """
         ...
 
     def cancel(self, job_id: str) -> bool:
@@ -100,10 +101,10 @@ class EmbeddedExecutor:
         track: Path,
         options: SurveyOptions = SurveyOptions(),
         *,
-        detector: str = DEFAULT_DETECTOR,
+        detector: str | None = None,
         conf: float | None = None,
     ) -> str:
-        job_id = _create_job(self.store, video, track, options, detector, conf)
+        job_id = _create_job(self.store, video, track, options, detector or self.settings.road_detector, conf)
         job_steps.publish_job(self.store, self.bus, job_id)
         with self._lock:
             self._futures[job_id] = self._pool.submit(self._run, job_id)
@@ -165,14 +166,14 @@ class CeleryExecutor:
         track: Path,
         options: SurveyOptions = SurveyOptions(),
         *,
-        detector: str = DEFAULT_DETECTOR,
+        detector: str | None = None,
         conf: float | None = None,
     ) -> str:
         from worker.app import queue_names
 
         if self.store.url.startswith("sqlite:///:memory:"):
             raise ConfigError("Celery workers cannot share an in-memory database; set TENKEN_DATABASE_URL")
-        job_id = _create_job(self.store, video, track, options, detector, conf)
+        job_id = _create_job(self.store, video, track, options, detector or self.settings.road_detector, conf)
         job_steps.publish_job(self.store, self.bus, job_id)
         self.app.send_task("tenken.prepare_job", args=[job_id], queue=queue_names(self.settings).ingest)
         return job_id
