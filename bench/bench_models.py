@@ -1,6 +1,6 @@
 """Predict speed of each shipped model in each format on this machine (ms per image, batch 1).
 
-    .venv/bin/python bench/bench_models.py [--images DIR] [--n 30] [--json OUT]
+.venv/bin/python bench/bench_models.py [--images DIR] [--n 30] [--json OUT]
 """
 
 from __future__ import annotations
@@ -9,25 +9,24 @@ import argparse
 import json
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-import cv2
-import numpy as np
+from typing import Any
 
 from vision.classifier import load_classifier
-from vision.detector import load_detector
+from vision.detector import Frame, load_detector
 from vision.registry import list_models
+from vision.train.datasets import read_image
 
 DEFAULT_IMAGES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pavement_tiny" / "images"
 
 
-def time_per_image_ms(run: object, frames: list[np.ndarray], warmup: int = 3) -> float:
-    call = run  # a callable taking one list of frames
+def time_per_image_ms(call: Callable[[list[Frame]], Any], frames: list[Frame], warmup: int = 3) -> float:
     for f in frames[:warmup]:
-        call([f])  # type: ignore[operator]
+        call([f])
     t0 = time.perf_counter()
     for f in frames:
-        call([f])  # type: ignore[operator]
+        call([f])
     return 1000 * (time.perf_counter() - t0) / len(frames)
 
 
@@ -38,7 +37,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     paths = sorted(p for p in args.images.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
-    frames = [cv2.imread(str(p)) for p in (paths * (args.n // max(len(paths), 1) + 1))[: args.n]]
+    frames = [read_image(p) for p in (paths * (args.n // max(len(paths), 1) + 1))[: args.n]]
     results: dict[str, dict[str, float]] = {}
     for info in list_models():
         for fmt in ("pt", "onnx", "openvino"):

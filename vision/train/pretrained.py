@@ -104,7 +104,7 @@ def rebuild_detection_model(onnx_bytes: bytes) -> Any:
     from ultralytics.cfg import get_cfg
 
     model.names = _coco_names(onnx_bytes)
-    model.args = vars(get_cfg())  # type: ignore[assignment]  # what ultralytics expects on a model it loads
+    model.args = vars(get_cfg())  # what ultralytics expects on a model it loads
     model.eval()
     return model
 
