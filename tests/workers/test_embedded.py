@@ -1,0 +1,117 @@
+"""The embedded executor (the API's default): the same steps as the workers, in a thread pool."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tenken.errors import ConfigError
+from tenken.events import JOBS, InProcessBus
+from tenken.settings import load_settings
+from tenken.store import jobs as jobstore
+from tenken.store.db import Store
+from tests.synthetic_drive import ColourDetector
+from tests.workers.conftest import DETECTOR, REPO, survey_options
+from vision.road_survey import decode_chunk, run_survey, split_chunks
+from worker.executor import CeleryExecutor, EmbeddedExecutor, make_executor
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    settings = load_settings(data_dir=tmp_path / "data", chunk_frames=5, tile_url="", road_detector=DETECTOR)
+    store = Store(settings.effective_database_url)
+    bus = InProcessBus()
+    executor = EmbeddedExecutor(settings, store, bus)
+    yield executor, store, bus
+    executor.shutdown()
+    store.dispose()
+
+
+def test_embedded_job_finds_the_same_defects_as_run_survey(embedded, drive):
+    executor, store, bus = embedded
+    video, gpx = drive
+    reference = run_survey(video, gpx, ColourDetector(), survey_options(), conf=0.25)
+    start = bus.last_id()
+    job_id = executor.submit_video_job(video, gpx, survey_options(), conf=0.25)
+    executor.wait(job_id, timeout_s=120)
+    with store.session() as s:
+        job = jobstore.get_job(s, job_id)
+        defects = [jobstore.defect_from_row(r) for r in jobstore.query_defects(s, job_id=job_id)]
+    assert job.state == "completed" and job.frames_done == reference.frames_sampled
+    assert sorted(defects, key=lambda d: d.defect_id) == [
+        d.__class__(**{**d.__dict__, "crop_path": None}) for d in reference.defects
+    ]
+    states = [e.data["state"] for e in bus.read([JOBS], start, timeout_s=0.1, limit=1000)]
+    assert states[0] == "queued" and states[-1] == "completed" and "running" in states
+
+
+def test_bad_input_fails_the_job_with_its_message(embedded, drive, tmp_path):
+    executor, store, _ = embedded
+    video, _ = drive
+    wrong_day = tmp_path / "wrong.csv"
+    wrong_day.write_text("time,lat,lon\n2001-01-01T00:00:00Z,35.0,140.0\n2001-01-01T00:00:10Z,35.001,140.0\n")
+    job_id = executor.submit_video_job(video, wrong_day, survey_options())
+    executor.wait(job_id, timeout_s=60)
+    with store.session() as s:
+        job = jobstore.get_job(s, job_id)
+    assert job.state == "failed" and "track covers" in (job.error or "")
+
+
+def test_missing_files_are_refused_before_a_job_exists(embedded, drive, tmp_path):
+    executor, store, _ = embedded
+    with pytest.raises(ConfigError, match="video file not found"):
+        executor.submit_video_job(tmp_path / "none.mp4", drive[1], survey_options())
+    with store.session() as s:
+        assert jobstore.list_jobs(s) == []
+
+
+def test_a_canceled_job_stops_and_keeps_no_findings(embedded, drive):
+    executor, store, _ = embedded
+    video, gpx = drive
+    job_id = executor.submit_video_job(
+        video, gpx, survey_options(), detector="tests.workers.slow_detector:SlowColourDetector"
+    )
+    assert executor.cancel(job_id)
+    executor.wait(job_id, timeout_s=60)
+    with store.session() as s:
+        job = jobstore.get_job(s, job_id)
+        assert job.state == "canceled"
+        assert jobstore.query_defects(s, job_id=job_id) == []
+    assert not executor.cancel(job_id)
+
+
+def test_settings_choose_the_executor(tmp_path):
+    base = {"data_dir": tmp_path, "database_url": f"sqlite:///{tmp_path / 's.sqlite3'}"}
+    embedded = make_executor(load_settings(**base))
+    assert isinstance(embedded, EmbeddedExecutor)
+    embedded.shutdown()
+    celery = make_executor(load_settings(**base, broker_url="redis://127.0.0.1:6379/13"))
+    assert isinstance(celery, CeleryExecutor)
+    celery.shutdown()
+
+
+def test_a_chunk_decodes_exactly_its_planned_frames(drive):
+    from tenken.tracks import load_track
+
+    video, gpx = drive
+    track = load_track(gpx)
+    frames = decode_chunk(video, [3, 7, 11], track.start_s, track)
+    assert [f.frame_index for f in frames] == [3, 7, 11]
+    assert frames[1].timestamp_s > frames[0].timestamp_s
+    assert split_chunks([0, 4, 9, 13, 20], 2) == [[0, 4], [9, 13], [20]]
+
+
+def test_importing_the_worker_app_loads_no_model_runtime():
+    # The prefork parent imports these; a CUDA or ONNX Runtime session made here would be
+    # shared by forked children, so models must load only inside the pool processes.
+    code = (
+        "import sys, worker.app, worker.tasks, worker.executor, worker.stream_reader;"
+        "from worker.detectors import loaded_specs;"
+        "bad = [m for m in ('torch', 'onnxruntime', 'openvino', 'ultralytics') if m in sys.modules];"
+        "assert not bad and not loaded_specs(), bad"
+    )
+    env_cmd = [sys.executable, "-c", code]
+    result = subprocess.run(env_cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
