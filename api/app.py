@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from api.routers import exports, findings, incidents, jobs, live, page, tokens
 from api.services import Services, build_services
+from api.video import router as video_router
 from tenken import __version__
 from tenken.errors import ConfigError, JobError, TenkenError, TrackError, VideoError
 from tenken.settings import Settings
@@ -100,4 +101,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_exception_handler(TenkenError, _on_tenken_error)
     for module in (tokens, jobs, findings, exports, incidents, live, page):
         app.include_router(module.router)
+    app.include_router(video_router)  # live video, replay and quick-look (api/video.py)
     return app

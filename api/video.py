@@ -1,0 +1,366 @@
+"""Live video routes: MJPEG feeds of each drone, replay of recorded flights, and the quick-look map.
+
+MJPEG over HTTP (`multipart/x-mixed-replace`) works in an `<img>` tag, through proxies, and on thin
+links (satellite, VSAT, a phone hotspot); the frame rate, size and JPEG quality are settings. Every
+route needs a viewer token (`?token=` works for `<img>` tags); pushing frames needs an operator token.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import cv2
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request, status
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
+
+from api.deps import Operator, Viewer
+from api.video_feed import FrameHub, LiveVideoFeed, ViewerStats
+from tenken.errors import DataError
+from tenken.settings import Settings
+from vision.quicklook import LABEL as QUICKLOOK_LABEL
+from vision.quicklook import QuickLook
+from vision.recording import FlightRecorder, RecordingReader, check_source_name, recorded_sources
+
+BOUNDARY = "tenkenframe"
+KEEPALIVE_S = 5.0  # with no new frame this long, the last one is sent again (keeps the link open)
+
+router = APIRouter(prefix="/api", tags=["live video"])
+
+
+class LiveVideo:
+    """The live feeds of one app: a hub per source, created when its producer first pushes a frame."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.recordings_dir = settings.recording_dir or settings.data_dir / "recordings"
+        self.feeds: dict[str, LiveVideoFeed] = {}
+        self.viewers: dict[str, list[ViewerStats]] = {}
+        self._lock = threading.Lock()
+
+    def feed(self, source: str, *, record: bool = True, quicklook: bool = True) -> LiveVideoFeed:
+        """The feed of `source`, created with the settings' size, quality and recording on first use."""
+        check_source_name(source)
+        with self._lock:
+            feed = self.feeds.get(source)
+            if feed is None:
+                s = self.settings
+                recorder = (
+                    FlightRecorder(
+                        self.recordings_dir,
+                        source,
+                        segment_s=s.recording_segment_s,
+                        retention_s=s.recording_retention_s,
+                        max_bytes=s.recording_max_bytes,
+                    )
+                    if record
+                    else None
+                )
+                feed = LiveVideoFeed(
+                    source,
+                    FrameHub(),
+                    width_px=s.live_video_width_px,
+                    jpeg_quality=s.live_video_jpeg_quality,
+                    recorder=recorder,
+                    quicklook=QuickLook() if quicklook else None,
+                )
+                self.feeds[source] = feed
+            return feed
+
+    def hub(self, source: str) -> FrameHub | None:
+        with self._lock:
+            feed = self.feeds.get(check_source_name(source))
+            return feed.hub if feed is not None else None
+
+    def reader(self, source: str) -> RecordingReader:
+        return RecordingReader(self.recordings_dir, source)
+
+    def close(self) -> None:
+        with self._lock:
+            for feed in self.feeds.values():
+                feed.close()
+
+
+_STATE_LOCK = threading.Lock()
+
+
+def live_video_of(app: FastAPI) -> LiveVideo:
+    """The app's `LiveVideo` (made on first use from the app's settings): producers in the same process
+    push frames with `live_video_of(app).feed("drone-1").push(frame, ...)`."""
+    with _STATE_LOCK:
+        video: LiveVideo | None = getattr(app.state, "live_video", None)
+        if video is None:
+            video = LiveVideo(app.state.services.settings)
+            app.state.live_video = video
+        return video
+
+
+def _video(request: Request) -> LiveVideo:
+    return live_video_of(request.app)
+
+
+def _source(source: str) -> str:
+    try:
+        return check_source_name(source)
+    except DataError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+
+
+def _jpeg_response(jpeg: bytes, headers: dict[str, str]) -> Response:
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store", **headers})
+
+
+class LiveSource(BaseModel):
+    source: str
+    live: bool
+    frames_published: int
+    viewers: int
+    recorded: bool
+
+
+class Segment(BaseModel):
+    segment_id: str
+    start_s: float
+    end_s: float
+    frames: int
+    findings: int
+    bytes: int
+
+
+class QuickLookInfo(BaseModel):
+    source: str
+    label: str
+    frames: int
+    bounds: list[list[float]]  # Leaflet [[south, west], [north, east]]
+    image_url: str
+    geotiff_url: str
+
+
+@router.get("/live/sources", response_model=list[LiveSource], summary="Live and recorded video sources")
+def sources(request: Request, _viewer: Viewer) -> list[LiveSource]:
+    video = _video(request)
+    recorded = set(recorded_sources(video.recordings_dir))
+    with video._lock:
+        live = {name: (f.hub.published, len(video.viewers.get(name, []))) for name, f in video.feeds.items()}
+    names = sorted(set(live) | recorded)
+    return [
+        LiveSource(
+            source=n,
+            live=n in live,
+            frames_published=live.get(n, (0, 0))[0],
+            viewers=live.get(n, (0, 0))[1],
+            recorded=n in recorded,
+        )
+        for n in names
+    ]
+
+
+async def mjpeg_stream(
+    hub: FrameHub, stats: ViewerStats, period_s: float, request: Request
+) -> AsyncIterator[bytes]:
+    """Multipart JPEG parts, each the newest frame when this viewer is ready for one, at most 1/period_s."""
+    last_sent = 0.0
+    while not await request.is_disconnected():
+        frame = await hub.next_newer(stats.last_seq, KEEPALIVE_S)
+        if frame is None:
+            frame = hub.latest()
+            if frame is None:
+                continue
+        else:
+            stats.took(frame)
+        head = (
+            f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame.jpeg)}\r\n"
+            f"X-Frame-Time: {frame.timestamp_s:.3f}\r\n\r\n"
+        )
+        # The send returns once the bytes are in the socket buffer; a slow link makes this viewer
+        # wait here, and the frames published meanwhile are simply never sent to it.
+        yield head.encode() + frame.jpeg + b"\r\n"
+        wait_s = period_s - (time.monotonic() - last_sent)
+        last_sent = time.monotonic()
+        if wait_s > 0:
+            await anyio.sleep(wait_s)
+
+
+@router.get(
+    "/live/{source}/video.mjpg",
+    summary="Live MJPEG feed with detections, incidents and telemetry drawn on it",
+    response_class=StreamingResponse,
+    responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}},
+)
+async def live_video(
+    source: str,
+    request: Request,
+    _viewer: Viewer,
+    fps: Annotated[float | None, Query(gt=0, le=60, description="Lower frame rate for this viewer.")] = None,
+) -> StreamingResponse:
+    """An endless MJPEG stream for an `<img>` tag. A viewer that cannot keep up gets fewer frames,
+    never older ones, and never slows the detection or the other viewers."""
+    video = _video(request)
+    hub = video.hub(_source(source))
+    if hub is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no live video from {source!r} (is the drone streaming?)"
+        )
+    max_fps = video.settings.live_video_fps
+    stats = ViewerStats()
+    with video._lock:
+        video.viewers.setdefault(source, []).append(stats)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for part in mjpeg_stream(hub, stats, 1.0 / min(fps or max_fps, max_fps), request):
+                yield part
+        finally:
+            with video._lock:
+                video.viewers.get(source, []).remove(stats)
+
+    return StreamingResponse(
+        body(),
+        media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/live/{source}/frame.jpg", summary="The newest live frame", response_class=Response)
+def live_frame(source: str, request: Request, _viewer: Viewer) -> Response:
+    hub = _video(request).hub(_source(source))
+    frame = hub.latest() if hub is not None else None
+    if frame is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no live frame from {source!r} yet")
+    return _jpeg_response(frame.jpeg, {"X-Frame-Time": f"{frame.timestamp_s:.3f}"})
+
+
+@router.post("/live/{source}/frame", summary="Push one annotated JPEG frame (a remote producer)")
+def push_frame(
+    source: str,
+    request: Request,
+    _operator: Operator,
+    jpeg: Annotated[bytes, Body(media_type="image/jpeg")],
+    timestamp_s: Annotated[float | None, Query(description="When the camera took it (UNIX s).")] = None,
+) -> dict[str, int]:
+    """For a producer in another process: the frame is published as sent (already drawn on) and recorded."""
+    if not jpeg.startswith(b"\xff\xd8"):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "the body must be one JPEG image")
+    feed = _video(request).feed(_source(source), quicklook=False)
+    t = timestamp_s if timestamp_s is not None else time.time()
+    frame = feed.hub.publish(jpeg, t)
+    with feed._lock:
+        if feed.recorder is not None:
+            feed.recorder.record_frame(t, jpeg, feed.telemetry)
+    return {"seq": frame.seq}
+
+
+# ---- replay ----------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/replay/{source}/segments", response_model=list[Segment], summary="Recorded segments, oldest first"
+)
+def segments(source: str, request: Request, _viewer: Viewer) -> list[Segment]:
+    reader = _video(request).reader(_source(source))
+    return [Segment(**s.summary()) for s in reader.segments()]
+
+
+@router.get("/replay/{source}/frame.jpg", summary="The recorded frame at a time, or by frame id")
+def replay_frame(
+    source: str,
+    request: Request,
+    _viewer: Viewer,
+    t: Annotated[float | None, Query(description="UNIX time (s): the frame shown then.")] = None,
+    frame_id: Annotated[
+        int | None, Query(ge=0, description="A frame id (an incident's best_frame_id).")
+    ] = None,
+) -> Response:
+    if (t is None) == (frame_id is None):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "give exactly one of t= (UNIX seconds) or frame_id=")
+    reader = _video(request).reader(_source(source))
+    frame = reader.frame_at(t) if t is not None else reader.frame_by_id(frame_id or 0)
+    if frame is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recorded frame of {source!r} there")
+    return _jpeg_response(
+        frame.jpeg,
+        {
+            "X-Frame-Time": f"{frame.timestamp_s:.3f}",
+            "X-Frame-Id": str(frame.frame_id),
+            "X-Segment": frame.segment_id,
+        },
+    )
+
+
+@router.get("/replay/{source}/findings", summary="Findings and incident changes on the replay timeline")
+def timeline(
+    source: str,
+    request: Request,
+    _viewer: Viewer,
+    start: Annotated[float | None, Query(description="From this UNIX time (s).")] = None,
+    end: Annotated[float | None, Query(description="Until this UNIX time (s).")] = None,
+) -> list[dict[str, Any]]:
+    return _video(request).reader(_source(source)).findings(start, end)
+
+
+# ---- quick-look map --------------------------------------------------------------------------------
+
+
+def _quicklook(request: Request, source: str) -> QuickLook:
+    feed = _video(request).feeds.get(_source(source))
+    look = feed.quicklook if feed is not None else None
+    if look is None or look.frames_painted == 0:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no quick-look map of {source!r} yet (no posed frames)"
+        )
+    return look
+
+
+@router.get(
+    "/quicklook/{source}", response_model=QuickLookInfo, summary="Quick-look map of the flight (bounds)"
+)
+def quicklook_info(source: str, request: Request, _viewer: Viewer) -> QuickLookInfo:
+    look = _quicklook(request, source)
+    with _video(request).feeds[source]._lock:
+        _, bounds = look.web_mercator()
+    return QuickLookInfo(
+        source=source,
+        label=QUICKLOOK_LABEL,
+        frames=look.frames_painted,
+        bounds=bounds.leaflet(),
+        image_url=f"/api/quicklook/{source}/image.png",
+        geotiff_url=f"/api/quicklook/{source}/map.tif",
+    )
+
+
+@router.get("/quicklook/{source}/image.png", summary="Quick-look map as a transparent PNG (Web Mercator)")
+def quicklook_png(source: str, request: Request, _viewer: Viewer) -> Response:
+    look = _quicklook(request, source)
+    with _video(request).feeds[source]._lock:
+        rgba, bounds = look.web_mercator()
+    ok, png = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    if not ok:
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, "PNG encoding failed")
+    return Response(
+        png.tobytes(),
+        media_type="image/png",
+        headers={
+            "Cache-Control": "no-store",
+            "X-Bounds": ",".join(f"{v:.7f}" for p in bounds.leaflet() for v in p),
+        },
+    )
+
+
+@router.get("/quicklook/{source}/map.tif", summary="Quick-look map as a GeoTIFF (UTM; opens in QGIS)")
+def quicklook_geotiff(source: str, request: Request, _viewer: Viewer) -> Response:
+    look = _quicklook(request, source)
+    video = _video(request)
+    out = Path(video.recordings_dir) / source / "quicklook.tif"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with video.feeds[source]._lock:
+        look.write_geotiff(out)
+    return Response(
+        out.read_bytes(),
+        media_type="image/tiff",
+        headers={"Content-Disposition": f'attachment; filename="{source}-quicklook.tif"'},
+    )

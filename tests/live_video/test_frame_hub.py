@@ -1,0 +1,90 @@
+"""The frame hub: every viewer gets the newest frame when it is ready; slow viewers skip, never queue."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import numpy as np
+
+from api.video_feed import FrameHub, ViewerStats, draw_overlay, telemetry_line
+from vision.live import Incident
+
+
+def run_viewer(hub: FrameHub, stats: ViewerStats, stop: threading.Event, delay_s: float) -> None:
+    while not stop.is_set():
+        frame = hub.wait_newer(stats.last_seq, timeout_s=0.2)
+        if frame is not None:
+            stats.took(frame)
+            time.sleep(delay_s)  # the time this viewer's link takes to carry one frame
+
+
+def test_slow_viewer_skips_frames_and_a_fast_one_gets_nearly_all() -> None:
+    hub = FrameHub()
+    fast, slow, stop = ViewerStats(), ViewerStats(), threading.Event()
+    threads = [
+        threading.Thread(target=run_viewer, args=(hub, fast, stop, 0.0)),
+        threading.Thread(target=run_viewer, args=(hub, slow, stop, 0.05)),
+    ]
+    for t in threads:
+        t.start()
+    frames = 200
+    for i in range(frames):
+        hub.publish(b"jpeg%d" % i, float(i))
+        time.sleep(0.005)
+    time.sleep(0.1)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert hub.published == frames
+    assert fast.sent >= 0.9 * frames
+    assert slow.sent < 0.5 * fast.sent and slow.skipped > 0
+    assert slow.sent + slow.skipped <= frames  # the slow viewer never got a backlog: it skipped instead
+    assert slow.last_seq >= frames - 1 - 10  # and it ends close to live, not minutes behind
+
+
+def test_a_stalled_viewer_does_not_hold_back_the_producer_or_others() -> None:
+    hub = FrameHub()
+    stalled = hub.wait_newer(0, timeout_s=0.0)  # took nothing and never asks again
+    assert stalled is None
+    seen = []
+    for i in range(100):
+        hub.publish(b"x", float(i))
+        frame = hub.wait_newer(i, timeout_s=1.0)
+        assert frame is not None
+        seen.append(frame.seq)
+    assert seen == list(range(1, 101))
+
+
+def test_async_viewers_wake_on_a_frame_published_from_another_thread() -> None:
+    hub = FrameHub()
+
+    async def main() -> list[int]:
+        async def viewer() -> int:
+            frame = await hub.next_newer(0, timeout_s=5.0)
+            assert frame is not None
+            return frame.seq
+
+        tasks = [asyncio.create_task(viewer()) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        threading.Thread(target=hub.publish, args=(b"x", 1.0)).start()
+        return list(await asyncio.gather(*tasks))
+
+    assert asyncio.run(main()) == [1, 1, 1]
+
+
+def test_async_wait_times_out_with_no_frame() -> None:
+    assert asyncio.run(FrameHub().next_newer(0, timeout_s=0.01)) is None
+
+
+def test_overlay_draws_boxes_incident_labels_and_telemetry() -> None:
+    image = np.full((360, 640, 3), 90, np.uint8)
+    incident = Incident("drone-1-1", "drone-1", "fire", "open", 35.0, 139.0, 3.0, 0.0, 1.0, 0.9, 5, 3)
+    telemetry = {"alt_m": 52.0, "heading_deg": 90.0, "battery_pct": 81.0, "mode": "AUTO"}
+    out = draw_overlay(image, [("fire", 0.87, (100.0, 100.0, 200.0, 180.0))], [incident], telemetry)
+    assert tuple(out[140, 100]) == (0, 69, 255)  # the box's left edge in the fire colour
+    assert (out[300:360, :300] != 90).any()  # incident label at the bottom left
+    assert (out[0:40, :300] != 90).any()  # telemetry at the top left
+    assert (image == 90).all()  # the original is not drawn on
+    assert telemetry_line(None) == "ALT - m  HDG -  BAT -%  -"
