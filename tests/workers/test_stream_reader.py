@@ -1,0 +1,52 @@
+"""The stream reader on an HTTP MJPEG source, as an IP camera or a drone's video link serves it."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import pytest
+
+from tenken.events import FINDINGS, InProcessBus
+from tests.workers.conftest import DETECTOR
+from tests.workers.mjpeg_server import serve_mjpeg
+from worker.live import encode_jpeg
+from worker.stream_reader import StreamConfig, TelemetryHistory, run_stream, submit_in_process
+
+
+@pytest.fixture(scope="module")
+def mjpeg_url(drive):
+    capture = cv2.VideoCapture(str(drive[0]))
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(encode_jpeg(image))
+    server, url = serve_mjpeg(frames, fps=50.0)
+    yield url
+    server.shutdown()
+
+
+def test_http_mjpeg_stream_results_are_published_in_order_with_the_drone_pose(mjpeg_url):
+    bus = InProcessBus()
+    telemetry = TelemetryHistory(None)
+    telemetry.add(
+        {"timestamp_s": time.time() - 1.0, "lat": 35.61, "lon": 140.11, "alt_m": 60.0, "heading_deg": 45.0}
+    )
+    config = StreamConfig(source=mjpeg_url, stream_id="drone-1", model=DETECTOR, every_s=0.05, batch_frames=3)
+    stats = run_stream(config, submit_in_process, bus, telemetry)
+    events = bus.read([FINDINGS], "0-0", timeout_s=0.1, limit=10_000)
+    indices = [e.data["frame_index"] for e in events]
+    assert stats.frames_sent > 10 and len(events) == stats.published > 3
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    assert all(e.data["pose"]["lat"] == 35.61 and e.data["pose"]["alt_m"] == 60.0 for e in events)
+    assert all(e.data["size"] == [320, 240] for e in events)
+
+
+def test_a_source_that_does_not_open_is_a_video_error():
+    from tenken.errors import VideoError
+    from worker.stream_reader import sample_frames
+
+    with pytest.raises(VideoError, match="cannot open video source"):
+        next(sample_frames("/nonexistent/stream.mp4", 0.5))
