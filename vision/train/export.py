@@ -20,6 +20,9 @@ def export_formats(pt: Path, imgsz: int, out_dir: Path, stem: str) -> dict[str, 
     target_pt = out_dir / f"{stem}.pt"
     if pt.resolve() != target_pt.resolve():
         shutil.copyfile(pt, target_pt)
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    strip_optimizer(str(target_pt))  # ship fp16 weights only, no optimizer state from a stopped run
     model = YOLO(str(target_pt))
     try:
         onnx_path = Path(model.export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, batch=1))
