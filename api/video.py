@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from api.deps import Operator, Viewer
 from api.video_feed import FrameHub, LiveVideoFeed, ViewerStats
 from tenken.errors import DataError
+from tenken.events import INCIDENTS, EventBus
 from tenken.settings import Settings
 from vision.quicklook import LABEL as QUICKLOOK_LABEL
 from vision.quicklook import QuickLook
@@ -42,6 +43,8 @@ class LiveVideo:
         self.feeds: dict[str, LiveVideoFeed] = {}
         self.viewers: dict[str, list[ViewerStats]] = {}
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._follower: threading.Thread | None = None
 
     def feed(self, source: str, *, record: bool = True, quicklook: bool = True) -> LiveVideoFeed:
         """The feed of `source`, created with the settings' size, quality and recording on first use."""
@@ -77,10 +80,38 @@ class LiveVideo:
             feed = self.feeds.get(check_source_name(source))
             return feed.hub if feed is not None else None
 
+    def follow_incidents(self, bus: EventBus) -> None:
+        """Record the bus's incident changes on the timeline of the source they came from (a thread)."""
+        if self._follower is not None:
+            return
+
+        start = bus.last_id()  # fixed now, so nothing published while the thread starts is missed
+
+        def run() -> None:
+            last = start
+            while not self._stopping.is_set():
+                for event in bus.read([INCIDENTS], last, timeout_s=1.0):
+                    last = event.event_id
+                    self.record_incident(event.data)
+
+        self._follower = threading.Thread(target=run, name="tenken-video-timeline", daemon=True)
+        self._follower.start()
+
+    def record_incident(self, data: dict[str, Any]) -> bool:
+        """Put one incident change on its source's replay timeline; False if that source has no video."""
+        with self._lock:
+            feed = self.feeds.get(str(data.get("source", "")))
+        if feed is None:
+            return False
+        t = data.get("last_seen_s") or data.get("timestamp_s") or time.time()
+        feed.record_finding(float(t), data)
+        return True
+
     def reader(self, source: str) -> RecordingReader:
         return RecordingReader(self.recordings_dir, source)
 
     def close(self) -> None:
+        self._stopping.set()
         with self._lock:
             for feed in self.feeds.values():
                 feed.close()
@@ -96,6 +127,7 @@ def live_video_of(app: FastAPI) -> LiveVideo:
         video: LiveVideo | None = getattr(app.state, "live_video", None)
         if video is None:
             video = LiveVideo(app.state.services.settings)
+            video.follow_incidents(app.state.services.bus)
             app.state.live_video = video
         return video
 

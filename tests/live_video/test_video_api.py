@@ -153,3 +153,26 @@ def test_quick_look_of_a_live_flight_is_served_as_png_bounds_and_geotiff(
     tif.write_bytes(client.get(info["geotiff_url"] + auth).content)
     with rasterio.open(tif) as ds:
         assert ds.crs.to_epsg() == 32654 and ds.count == 4
+
+
+def test_incident_changes_on_the_bus_land_on_the_replay_timeline(
+    settings: Settings, services: Services
+) -> None:
+    app = create_app(settings, services)
+    video = live_video_of(app)
+    feed = video.feed("drone-1")
+    t = time.time()
+    feed.push(LiveFrame("drone-1", 0, t, np.zeros((360, 640, 3), np.uint8)))
+    services.bus.publish(
+        "incidents", {"event": "opened", "source": "drone-1", "kind": "fire", "last_seen_s": t}
+    )
+    services.bus.publish(
+        "incidents", {"event": "opened", "source": "no-video", "kind": "fire", "last_seen_s": t}
+    )
+    reader = video.reader("drone-1")
+    deadline = time.monotonic() + 10
+    while not reader.findings() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    video.close()
+    assert [(f["kind"], f["timestamp_s"]) for f in reader.findings()] == [("fire", t)]
+    assert not (video.recordings_dir / "no-video").exists()
