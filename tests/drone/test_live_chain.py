@@ -1,0 +1,205 @@
+"""End to end: simulator + `tenken fly survey` + simulated camera + capture + live pipeline + API stream.
+
+The detector is a colour stand-in that finds the simulator's painted fire and landslide patches: this
+test is about the chain (flight, poses, georeferencing, confirmation, publishing), not model accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Sequence
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from api.services import Services
+from drone.capture import FrameCapture, PosedFrame
+from drone.live_frames import live_frame
+from drone.sim.camera import CameraServer
+from drone.sim.mavlink_server import SimServer
+from drone.sim.vehicle import SimConfig, SimVehicle
+from drone.sim.world import PlantedPatch, SyntheticWorld
+from drone.telemetry import TelemetryBridge
+from drone.telemetry_http import api_publisher
+from tenken.cli import main
+from tenken.events import InProcessBus
+from tenken.geo import distance_m, offset_latlon
+from tenken.settings import load_settings
+from tenken.store.auth import create_token
+from tenken.store.db import Store
+from vision.detections import Detections
+from vision.live import LivePipeline
+
+from ..api.conftest import LiveServer, RecordingExecutor
+from .conftest import HOME, square_ring, wait_until, write_area
+
+HFOV_DEG = 73.7
+SPEEDUP = 10.0
+# Planted incidents and how far from them the confirmed incidents may be placed.
+FIRE = PlantedPatch("fire", *offset_latlon(*HOME, 25.0, 18.0), 5.0)
+LANDSLIDE = PlantedPatch("landslide", *offset_latlon(*HOME, -22.0, -20.0), 7.0)
+MAX_ERROR_M = {"fire": 8.0, "landslide": 12.0}
+
+
+class ColourPatchDetector:
+    """Finds flame-coloured and bare-soil blobs; boxes around each connected region."""
+
+    names = ("fire", "landslide")
+    imgsz = 640
+    backend = "colour"
+
+    def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
+        out = []
+        for image in frames:
+            b, g, r = (image[..., i].astype(np.int16) for i in range(3))
+            masks = {
+                0: (r > 200) & (g > 60) & (r - b > 40),  # flames (orange to yellow)
+                1: (r > 120) & (r < 185) & (g > 85) & (g < 135) & (b > 50) & (b < 105) & (r - b > 40),  # soil
+            }
+            boxes, scores, ids = [], [], []
+            for class_id, mask in masks.items():
+                closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+                n, _, stats, _ = cv2.connectedComponentsWithStats(closed)
+                for x, y, w, h, area in stats[1:n]:
+                    if area >= 150:
+                        boxes.append((float(x), float(y), float(x + w), float(y + h)))
+                        scores.append(0.9)
+                        ids.append(class_id)
+            out.append(Detections.from_lists(boxes, scores, ids, self.names))
+        return out
+
+
+class StreamReader:
+    """Reads the API's server-sent events in a thread."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.events: list[tuple[str, dict]] = []
+        self._stop = threading.Event()
+        self._url, self._token = url, token
+        self._client = httpx.Client(timeout=httpx.Timeout(5.0, read=30.0))
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        params = {"channels": "incidents,telemetry"}
+        try:
+            with self._client.stream(
+                "GET", f"{self._url}/api/stream", headers=headers, params=params
+            ) as response:
+                event = ""
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line.split(":", 1)[1].strip()
+                    elif line.startswith("data:"):
+                        self.events.append((event, json.loads(line.split(":", 1)[1])))
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            return  # the server stopped: the end of an endless stream
+
+    def of(self, channel: str) -> list[dict]:
+        return [data for event, data in list(self.events) if event == channel]
+
+    def start(self) -> StreamReader:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Call after the server has stopped: that is what ends the endless stream."""
+        self._stop.set()
+        self._thread.join(timeout=10.0)
+        self._client.close()
+
+
+def _landed_on_stream(stream: StreamReader) -> bool:
+    recent = stream.of("telemetry")[-4:]
+    return any(s["armed"] is False and s["alt_m"] is not None and s["alt_m"] < 0.5 for s in recent)
+
+
+@pytest.fixture
+def command_post(tmp_path):
+    """The API's settings, services (in-process bus, SQLite store) and a token of each role."""
+    settings = load_settings(data_dir=tmp_path / "data", tile_url="")
+    store = Store(settings.effective_database_url)
+    services = Services(settings=settings, store=store, bus=InProcessBus(), executor=RecordingExecutor(store))
+    with store.session() as s:
+        tokens = {role: create_token(s, role, f"test {role}")[0] for role in ("viewer", "operator")}
+    yield settings, services, tokens
+    store.dispose()
+
+
+@pytest.mark.slow
+def test_survey_over_planted_fire_and_landslide_raises_placed_incidents_on_the_api_stream(
+    command_post, tmp_path, capsys
+):
+    settings, services, tokens = command_post
+    world = SyntheticWorld(*HOME, [FIRE, LANDSLIDE], size_m=300.0)
+    config = SimConfig(home_lat=HOME[0], home_lon=HOME[1], gps_lock_after_s=1.0)
+    sim = SimServer(SimVehicle(config), port=0, speedup=SPEEDUP, stream_hz=20.0).start()
+    frames: queue.Queue[PosedFrame] = queue.Queue(maxsize=500)
+    pipeline = LivePipeline("drone-1", ColourPatchDetector(), publish=services.bus.publish)
+    stop = threading.Event()
+
+    def run_pipeline() -> None:
+        while not (stop.is_set() and frames.empty()):
+            try:
+                frame = frames.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            pipeline.process([live_frame(frame, source="drone-1", hfov_deg=HFOV_DEG)])
+
+    worker = threading.Thread(target=run_pipeline, daemon=True)
+    area = write_area(tmp_path / "area.geojson", square_ring(HOME, 45.0))
+    from drone.link import VehicleLink
+
+    try:
+        with LiveServer(settings, services) as api:
+            stream = StreamReader(api.url, tokens["viewer"]).start()
+            telemetry_link = VehicleLink.connect(f"tcp:127.0.0.1:{sim.port}", timeout_s=20)
+            publish = api_publisher(api.url, tokens["operator"])
+            with (
+                CameraServer(world, sim.vehicle.pose, port=0, fps=20.0, hfov_deg=HFOV_DEG) as camera,
+                TelemetryBridge(telemetry_link.snapshot, publish, sample_hz=20, publish_hz=4) as bridge,
+                FrameCapture(camera.url, bridge.history, frames) as capture,
+            ):
+                worker.start()
+                rc = main(["fly", "survey", "--area", str(area), "--altitude-m", "30", "--speed-mps", "10",
+                           "--side-overlap", "0.5", "--connect", f"tcp:127.0.0.1:{sim.port}"])  # fmt: skip
+                assert wait_until(lambda: not sim.vehicle.armed, 10.0)
+                assert wait_until(lambda: _landed_on_stream(stream), 10.0)
+                stop.set()
+                worker.join(timeout=30.0)
+                assert wait_until(lambda: len(stream.of("incidents")) >= 2, 10.0)
+            telemetry_link.close()
+        stream.stop()
+    finally:
+        stop.set()
+        sim.stop()
+
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert sim.vehicle.landed and not sim.vehicle.armed
+    assert capture.frames_delivered > 50 and capture.frames_without_pose < capture.frames_delivered / 10
+
+    # The drone's track is on the stream: it left home, covered the area and came back.
+    track = [s for s in stream.of("telemetry") if s["lat"] is not None]
+    assert len(track) >= 20
+    farthest = max(distance_m(*HOME, s["lat"], s["lon"]) for s in track)
+    assert 35.0 < farthest < 80.0
+    assert all(s["footprint"] is not None for s in track if s["alt_m"] > 5)
+
+    # Each planted incident is opened once, where it was planted.
+    incidents = stream.of("incidents")
+    errors = {}
+    for patch in (FIRE, LANDSLIDE):
+        opened = [i for i in incidents if i["kind"] == patch.kind and i["state"] == "open"]
+        assert opened, f"no open {patch.kind} incident in {incidents}"
+        latest = {i["incident_id"]: i for i in opened}
+        final = next(iter(latest.values()))
+        errors[patch.kind] = distance_m(patch.lat, patch.lon, final["lat"], final["lon"])
+        assert errors[patch.kind] <= MAX_ERROR_M[patch.kind], errors
+    with capsys.disabled():
+        print(f"\nplaced incident error (m): {', '.join(f'{k} {v:.1f}' for k, v in errors.items())}; "
+              f"frames {capture.frames_delivered}, telemetry {len(track)}")  # fmt: skip
