@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -26,6 +27,18 @@ class Detector(Protocol):
     def predict(self, frames: Sequence[Frame], conf: float | None = None) -> list[Detections]:
         """One `Detections` per frame, boxes in that frame's pixel coordinates."""
         ...
+
+
+@dataclass(frozen=True)
+class DetectorOptions:
+    """How a backend runs a model: overrides for names and input size, thresholds, batch size."""
+
+    names: tuple[str, ...] | None = None  # None: from the weights' metadata
+    imgsz: int | None = None  # None: from the weights' metadata
+    conf: float = 0.25
+    iou: float = 0.45
+    agnostic_nms: bool = False
+    batch: int = 8
 
 
 def weights_format(path: Path) -> str:
@@ -55,15 +68,15 @@ def load_detector(
     if not path.exists():
         raise ModelError(f"weights not found: {path}")
     fmt = weights_format(path)
-    opts = dict(names=names, imgsz=imgsz, conf=conf, iou=iou, agnostic_nms=agnostic_nms, batch=batch)
+    opts = DetectorOptions(tuple(names) if names else None, imgsz, conf, iou, agnostic_nms, batch)
     if fmt == "onnx":
         from vision.backends.onnx_backend import OnnxDetector
 
-        return OnnxDetector(path, **opts)  # type: ignore[arg-type]
+        return OnnxDetector(path, opts)
     if fmt == "openvino":
         from vision.backends.openvino_backend import OpenVinoDetector
 
-        return OpenVinoDetector(path, **opts)  # type: ignore[arg-type]
+        return OpenVinoDetector(path, opts)
     from vision.backends.ultralytics_backend import UltralyticsDetector
 
-    return UltralyticsDetector(path, **opts)  # type: ignore[arg-type]
+    return UltralyticsDetector(path, opts)

@@ -29,9 +29,7 @@ class LetterboxTransform:
         return out
 
 
-def letterbox(
-    frame: npt.NDArray[np.uint8], size: int
-) -> tuple[npt.NDArray[np.uint8], LetterboxTransform]:
+def letterbox(frame: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.uint8], LetterboxTransform]:
     """Resize keeping the aspect ratio so the longer side is `size`, pad the rest to a square."""
     h, w = frame.shape[:2]
     scale = min(size / h, size / w)

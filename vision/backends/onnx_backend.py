@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,44 +10,33 @@ import numpy.typing as npt
 
 from tenken.errors import ModelError
 from vision.backends.yolo_runtime import YoloRuntimeDetector, imgsz_from_metadata, names_from_metadata
+from vision.detector import DetectorOptions
 
 
 class OnnxDetector(YoloRuntimeDetector):
     backend = "onnxruntime"
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        names: Sequence[str] | None = None,
-        imgsz: int | None = None,
-        conf: float = 0.25,
-        iou: float = 0.45,
-        agnostic_nms: bool = False,
-        batch: int = 8,
-    ) -> None:
+    def __init__(self, path: Path, options: DetectorOptions = DetectorOptions()) -> None:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
+        session_options = ort.SessionOptions()
+        session_options.log_severity_level = 3
         threads = os.environ.get("TENKEN_THREADS")
         if threads:
-            options.intra_op_num_threads = int(threads)
+            session_options.intra_op_num_threads = int(threads)
         available = ort.get_available_providers()
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=providers)
+            self.session = ort.InferenceSession(str(path), session_options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
             raise ModelError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
         meta = self.session.get_modelmeta().custom_metadata_map
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         fixed = inp.shape[0] if isinstance(inp.shape[0], int) else None
-        size = imgsz or imgsz_from_metadata(meta.get("imgsz")) or int(inp.shape[2])
-        model_names = tuple(names) if names else names_from_metadata(meta.get("names", "{}"))
-        super().__init__(
-            model_names, size, conf=conf, iou=iou, agnostic_nms=agnostic_nms, batch=batch, fixed_batch=fixed
-        )
+        size = options.imgsz or imgsz_from_metadata(meta.get("imgsz")) or int(inp.shape[2])
+        model_names = options.names or names_from_metadata(meta.get("names", "{}"))
+        super().__init__(model_names, size, options, fixed_batch=fixed)
 
     def _infer(self, blob: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         out = self.session.run(None, {self.input_name: blob})[0]

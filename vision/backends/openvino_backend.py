@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import yaml
 
 from tenken.errors import ModelError
 from vision.backends.yolo_runtime import YoloRuntimeDetector, imgsz_from_metadata, names_from_metadata
+from vision.detector import DetectorOptions
 
 
 def _xml_path(path: Path) -> Path:
@@ -26,17 +26,7 @@ def _xml_path(path: Path) -> Path:
 class OpenVinoDetector(YoloRuntimeDetector):
     backend = "openvino"
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        names: Sequence[str] | None = None,
-        imgsz: int | None = None,
-        conf: float = 0.25,
-        iou: float = 0.45,
-        agnostic_nms: bool = False,
-        batch: int = 8,
-    ) -> None:
+    def __init__(self, path: Path, options: DetectorOptions = DetectorOptions()) -> None:
         import openvino as ov
 
         xml = _xml_path(path)
@@ -51,13 +41,11 @@ class OpenVinoDetector(YoloRuntimeDetector):
             raise ModelError(f"{xml}: not a loadable OpenVINO model ({str(exc).splitlines()[0]})") from None
         shape = model.inputs[0].get_partial_shape()
         fixed = shape[0].get_length() if shape[0].is_static else None
-        size = imgsz or imgsz_from_metadata(meta.get("imgsz")) or shape[2].get_length()
-        model_names = tuple(names) if names else names_from_metadata(meta.get("names", {}))
+        size = options.imgsz or imgsz_from_metadata(meta.get("imgsz")) or shape[2].get_length()
+        model_names = options.names or names_from_metadata(meta.get("names", {}))
         self.compiled = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
         self.request = self.compiled.create_infer_request()
-        super().__init__(
-            model_names, size, conf=conf, iou=iou, agnostic_nms=agnostic_nms, batch=batch, fixed_batch=fixed
-        )
+        super().__init__(model_names, size, options, fixed_batch=fixed)
 
     def _infer(self, blob: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         self.request.infer({0: blob})

@@ -9,24 +9,14 @@ import numpy as np
 
 from tenken.errors import ModelError
 from vision.detections import Detections
-from vision.detector import Frame
+from vision.detector import DetectorOptions, Frame
 from vision.train.offline import configure_offline_ultralytics
 
 
 class UltralyticsDetector:
     backend = "ultralytics"
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        names: Sequence[str] | None = None,
-        imgsz: int | None = None,
-        conf: float = 0.25,
-        iou: float = 0.45,
-        agnostic_nms: bool = False,
-        batch: int = 8,
-    ) -> None:
+    def __init__(self, path: Path, options: DetectorOptions = DetectorOptions()) -> None:
         configure_offline_ultralytics()
         try:
             from ultralytics import YOLO
@@ -40,9 +30,10 @@ class UltralyticsDetector:
         except Exception as exc:  # torch.load raises many types for a bad file
             raise ModelError(f"{path}: not loadable .pt weights ({str(exc).splitlines()[0]})") from None
         model_names = self.model.names
-        self.names = tuple(names) if names else tuple(model_names[k] for k in sorted(model_names))
-        self.imgsz = imgsz or int(self.model.overrides.get("imgsz", 640) or 640)
-        self.conf, self.iou, self.agnostic_nms, self.batch = conf, iou, agnostic_nms, batch
+        self.names = options.names or tuple(model_names[k] for k in sorted(model_names))
+        self.imgsz = options.imgsz or int(self.model.overrides.get("imgsz", 640) or 640)
+        self.conf, self.iou = options.conf, options.iou
+        self.agnostic_nms, self.batch = options.agnostic_nms, options.batch
 
     def predict(self, frames: Sequence[Frame], conf: float | None = None) -> list[Detections]:
         out: list[Detections] = []

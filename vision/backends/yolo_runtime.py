@@ -14,7 +14,7 @@ from tenken.errors import ModelError
 from vision.backends.letterbox import letterbox, to_blob
 from vision.backends.postprocess import decode_yolo
 from vision.detections import Detections
-from vision.detector import Frame
+from vision.detector import DetectorOptions, Frame
 
 
 def names_from_metadata(raw: Any) -> tuple[str, ...]:
@@ -44,24 +44,16 @@ class YoloRuntimeDetector(ABC):
     backend = "runtime"
 
     def __init__(
-        self,
-        names: tuple[str, ...],
-        imgsz: int,
-        *,
-        conf: float,
-        iou: float,
-        agnostic_nms: bool,
-        batch: int,
-        fixed_batch: int | None,
+        self, names: tuple[str, ...], imgsz: int, options: DetectorOptions, *, fixed_batch: int | None
     ) -> None:
         self.names = names
         self.imgsz = imgsz
-        self.conf = conf
-        self.iou = iou
-        self.agnostic_nms = agnostic_nms
+        self.conf = options.conf
+        self.iou = options.iou
+        self.agnostic_nms = options.agnostic_nms
         # A model exported with a fixed batch size must be fed exactly that many images.
         self.fixed_batch = fixed_batch
-        self.batch = fixed_batch or max(1, batch)
+        self.batch = fixed_batch or max(1, options.batch)
 
     @abstractmethod
     def _infer(self, blob: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -78,9 +70,7 @@ class YoloRuntimeDetector(ABC):
                 images += [images[-1]] * (self.fixed_batch - len(images))
             output = self._infer(to_blob(images))
             for i, (frame, (_, transform)) in enumerate(zip(chunk, boxed, strict=True)):
-                xyxy, scores, cls = decode_yolo(
-                    output[i], threshold, self.iou, agnostic=self.agnostic_nms
-                )
+                xyxy, scores, cls = decode_yolo(output[i], threshold, self.iou, agnostic=self.agnostic_nms)
                 h, w = frame.shape[:2]
                 results.append(Detections(transform.to_frame(xyxy, w, h), scores, cls, self.names))
         return results
