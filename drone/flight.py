@@ -76,10 +76,11 @@ ProgressCallback = Callable[[FlightProgress], None]
 
 
 class _Abort(Exception):
-    def __init__(self, outcome: FlightOutcome, reason: str) -> None:
+    def __init__(self, outcome: FlightOutcome, reason: str, *, command_home: bool = True) -> None:
         super().__init__(reason)
         self.outcome = outcome
         self.reason = reason
+        self.command_home = command_home  # False: someone else has the vehicle; do not fight them
 
 
 class MissionFlight:
@@ -132,6 +133,8 @@ class MissionFlight:
         except KeyboardInterrupt:
             return self._fail_safe(FlightOutcome.INTERRUPTED, "interrupted (Ctrl-C)")
         except _Abort as abort:
+            if not abort.command_home:
+                return self._follow(abort.outcome, abort.reason)
             return self._fail_safe(abort.outcome, abort.reason)
         except VehicleError as exc:
             if self._link_lost():
@@ -172,9 +175,13 @@ class MissionFlight:
                     return
                 raise _Abort(FlightOutcome.ABORTED, f"vehicle disarmed at mission item {self.max_item}")
             if state.mode != "AUTO":
+                # A pilot's mode switch or the autopilot's own failsafe (battery, fence, GCS) wins:
+                # commanding RTL now could override a LAND chosen for a dying battery or a pilot's hold.
+                low = state.battery_pct is not None and state.battery_pct < opts.low_battery_pct
                 raise _Abort(
-                    FlightOutcome.ABORTED,
+                    FlightOutcome.LOW_BATTERY if low else FlightOutcome.ABORTED,
                     f"vehicle left AUTO (now {state.mode}): pilot or autopilot took over",
+                    command_home=False,
                 )
             if time.monotonic() > deadline:
                 raise _Abort(FlightOutcome.ABORTED, f"mission not finished after {timeout_s:.0f} s")
@@ -208,6 +215,18 @@ class MissionFlight:
             )
         except VehicleError as exc:
             return self._finish(outcome, f"{reason}; {exc}")
+
+    def _follow(self, outcome: FlightOutcome, reason: str) -> FlightReport:
+        """Someone else flies the vehicle now: report, and for an autopilot return wait for the landing."""
+        log.warning("%s: not commanding anything", reason)
+        mode = self.link.mode
+        if mode in ("RTL", "LAND", "SMART_RTL") and self.options.wait_landed:
+            try:
+                self._wait_landed()
+                return self._finish(outcome, f"{reason}; it returned and landed")
+            except (VehicleError, KeyboardInterrupt) as exc:
+                return self._finish(outcome, f"{reason}; {exc or 'interrupted'}")
+        return self._finish(outcome, f"{reason}; the script stopped, the vehicle stays in {mode}")
 
     def _command_home(self, *, land: bool) -> str:
         """RTL, falling back to LAND when the vehicle refuses RTL (no home, no position)."""

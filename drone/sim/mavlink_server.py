@@ -15,7 +15,7 @@ from typing import Any
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from drone.sim.params import default_params
-from drone.sim.vehicle import COPTER_MODES, MODE_NAMES, MissionItem, SimConfig, SimVehicle
+from drone.sim.vehicle import COPTER_MODES, MODE_NAMES, MissionItem, SimConfig, SimEvent, SimVehicle
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,9 @@ class SimServer:
         self.uplink_up = True
         self.downlink_up = True
         self.received: list[str] = []  # message types from ground stations, for tests and debugging
+        self._last_gcs_heartbeat_s = 0.0
+        self._gcs_failsafe = False
+        self._battery_failsafe = False
 
     # ---- lifecycle ------------------------------------------------------------------------------------
 
@@ -163,9 +166,34 @@ class SimServer:
             with self.vehicle.lock:
                 self.vehicle.step((now - last) * self.speedup)
                 last = now
+                self._run_failsafes(now)
                 self._send_due(now)
                 self._send_events()
                 self._retry_upload(now)
+
+    def _run_failsafes(self, now: float) -> None:
+        """ArduCopter's own failsafes (FS_GCS_ENABLE, BATT_FS_LOW_ACT), off by default as on a new vehicle."""
+        v = self.vehicle
+        if not v.armed or v.landed:
+            return
+        heard_gcs = self._last_gcs_heartbeat_s > 0 and not self._gcs_failsafe
+        silent = now - self._last_gcs_heartbeat_s > self.params["FS_GCS_TIMEOUT"]
+        flying_home = v.mode in ("RTL", "LAND")
+        if self.params["FS_GCS_ENABLE"] >= 1 and heard_gcs and silent and not flying_home:
+            self._gcs_failsafe = True
+            v.events.append(SimEvent("statustext", text="GCS Failsafe", severity=mav.MAV_SEVERITY_CRITICAL))
+            if not v.set_mode("RTL", source="failsafe"):
+                v.set_mode("LAND", source="failsafe")
+        action = int(self.params["BATT_FS_LOW_ACT"])
+        low_mah = self.params["BATT_LOW_MAH"]
+        remaining_mah = v.config.battery_capacity_mah - v.battery_used_mah
+        if action and low_mah > 0 and remaining_mah < low_mah and not self._battery_failsafe:
+            self._battery_failsafe = True
+            v.events.append(
+                SimEvent("statustext", text="Battery 1 is low", severity=mav.MAV_SEVERITY_CRITICAL)
+            )
+            if action == 1 or not v.set_mode("RTL", source="failsafe"):
+                v.set_mode("LAND", source="failsafe")
 
     def _poll_sockets(self, timeout_s: float) -> None:
         assert self._listener is not None
@@ -329,6 +357,11 @@ class SimServer:
         handler = getattr(self, f"_on_{kind.lower()}", None)
         if handler is not None:
             handler(msg)
+
+    def _on_heartbeat(self, msg: Any) -> None:
+        if msg.type == mav.MAV_TYPE_GCS:
+            self._last_gcs_heartbeat_s = time.monotonic()
+            self._gcs_failsafe = False
 
     def _ack(self, command: int, result: int) -> None:
         self._mav.command_ack_send(command, result)

@@ -19,9 +19,11 @@ HOME = (35.6074, 140.1065)
 SPEEDUP = 30.0
 
 
-def start_sim(**config: object) -> SimServer:
+def start_sim(params: dict[str, float] | None = None, **config: object) -> SimServer:
     cfg = SimConfig(home_lat=HOME[0], home_lon=HOME[1], gps_lock_after_s=1.0, **config)  # type: ignore[arg-type]
-    return SimServer(SimVehicle(cfg), port=0, speedup=SPEEDUP, stream_hz=20.0).start()
+    server = SimServer(SimVehicle(cfg), port=0, speedup=SPEEDUP, stream_hz=20.0)
+    server.params.update(params or {})
+    return server.start()
 
 
 @pytest.fixture

@@ -74,6 +74,47 @@ def test_low_battery_mid_mission_returns_home_and_exits_with_low_battery(tmp_pat
     assert not server.vehicle.armed and server.vehicle.landed
 
 
+def test_autopilot_battery_failsafe_is_followed_not_overridden(tmp_path, capsys):
+    server = start_sim({"BATT_FS_LOW_ACT": 2, "BATT_LOW_MAH": 0.35 * 5200}, battery_start_pct=50.0,
+                       battery_drain_scale=4.0)  # fmt: skip
+    try:
+        area = write_area(tmp_path / "area.geojson", square_ring(HOME, 60.0))
+        rc = _fly_cli(server.port, area, "--low-battery-pct", "20")
+    finally:
+        server.stop()
+
+    out = capsys.readouterr().out
+    assert rc == FlightOutcome.ABORTED.exit_code == 5, out
+    assert "vehicle left AUTO (now RTL): pilot or autopilot took over; it returned and landed" in out
+    modes = [(mode, who) for _, mode, who in server.vehicle.mode_log]
+    assert ("RTL", "failsafe") in modes and ("RTL", "gcs") not in modes
+    assert not server.vehicle.armed
+
+
+def test_total_link_loss_leaves_the_return_to_the_autopilot_gcs_failsafe(tmp_path, capsys):
+    server = start_sim({"FS_GCS_ENABLE": 1, "FS_GCS_TIMEOUT": 2.0})
+    area = write_area(tmp_path / "area.geojson", square_ring(HOME, 40.0))
+
+    def drop_when_surveying() -> None:
+        if wait_until(lambda: server.vehicle.mode == "AUTO" and server.vehicle.mission_seq >= 7, 30.0):
+            server.drop_link()
+
+    dropper = threading.Thread(target=drop_when_surveying, daemon=True)
+    dropper.start()
+    try:
+        rc = _fly_cli(server.port, area, "--link-timeout-s", "1.5", "--relink-wait-s", "1")
+        dropper.join()
+        assert wait_until(lambda: not server.vehicle.armed, 30.0), "the failsafe should bring it home"
+    finally:
+        server.stop()
+
+    out = capsys.readouterr().out
+    assert rc == 3, out
+    assert "RTL commanded but not confirmed" in out
+    modes = [(mode, who) for _, mode, who in server.vehicle.mode_log]
+    assert ("RTL", "failsafe") in modes and ("RTL", "gcs") not in modes
+
+
 def test_self_intersecting_area_is_one_error_line_and_never_arms(sim, tmp_path, capsys):
     a, b, c, d = square_ring(HOME, 30.0)
     area = write_area(tmp_path / "bowtie.geojson", [a, c, b, d])
