@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -51,6 +52,29 @@ LINK_TIMEOUT = typer.Option(
 )
 LOW_BATTERY = typer.Option(None, "--low-battery-pct", help="RTL below this battery level (default: setting).")
 RELINK_WAIT = typer.Option(10.0, "--relink-wait-s", help="After link loss, keep sending RTL this long.")
+TELEMETRY_URL = typer.Option(
+    None,
+    "--telemetry-url",
+    help="Command-post API (tenken serve) to post the drone's state to, e.g. http://host:8600.",
+)
+TELEMETRY_TOKEN = typer.Option(
+    None, "--telemetry-token", envvar="TENKEN_TELEMETRY_TOKEN", help="Operator API token for --telemetry-url."
+)
+
+
+@dataclass(frozen=True)
+class FlyArgs:
+    """How to reach the vehicle and when to give up: the options every `tenken fly` command shares."""
+
+    connect: str
+    dry_run: bool = False
+    connect_timeout_s: float = 60.0
+    armable_timeout_s: float = 120.0
+    link_timeout_s: float | None = None
+    low_battery_pct: float | None = None
+    relink_wait_s: float = 10.0
+    telemetry_url: str | None = None
+    telemetry_token: str | None = None
 
 
 def _read_geojson(path: Path) -> str:
@@ -83,12 +107,10 @@ def route_geojson(mission: Mission) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _fly(mission: Mission, connect: str, dry_run: bool, connect_timeout_s: float, armable_timeout_s: float,
-         link_timeout_s: float | None, low_battery_pct: float | None,
-         relink_wait_s: float) -> None:  # fmt: skip
+def _fly(mission: Mission, args: FlyArgs) -> None:
     limits = _limits()
     estimated_s = validate_mission(mission, limits)  # before any connection: bad input never arms anything
-    if dry_run:
+    if args.dry_run:
         typer.echo(json.dumps(route_geojson(mission)))
         typer.echo(
             f"{mission.kind}: {len(mission.waypoints)} waypoints, {mission.path_length_m:.0f} m, "
@@ -101,11 +123,19 @@ def _fly(mission: Mission, connect: str, dry_run: bool, connect_timeout_s: float
     from drone.link import VehicleLink
 
     settings = get_settings()
+    if args.telemetry_url and not args.telemetry_token:
+        raise ConfigError(
+            "--telemetry-url needs --telemetry-token (or TENKEN_TELEMETRY_TOKEN): an operator token"
+        )
     options = FlightOptions(
-        link_timeout_s=link_timeout_s if link_timeout_s is not None else settings.drone_link_timeout_s,
-        low_battery_pct=low_battery_pct if low_battery_pct is not None else settings.drone_low_battery_pct,
-        armable_timeout_s=armable_timeout_s,
-        relink_wait_s=relink_wait_s,
+        link_timeout_s=args.link_timeout_s
+        if args.link_timeout_s is not None
+        else settings.drone_link_timeout_s,
+        low_battery_pct=args.low_battery_pct
+        if args.low_battery_pct is not None
+        else settings.drone_low_battery_pct,
+        armable_timeout_s=args.armable_timeout_s,
+        relink_wait_s=args.relink_wait_s,
     )
 
     def show(p: FlightProgress) -> None:
@@ -116,11 +146,20 @@ def _fly(mission: Mission, connect: str, dry_run: bool, connect_timeout_s: float
         battery = f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "?"
         typer.echo(f"[{p.phase}] item {p.item}/{p.total} {s.mode} {where} battery {battery}")
 
-    typer.echo(f"connecting to {connect} ...")
-    link = VehicleLink.connect(connect, timeout_s=connect_timeout_s)
+    typer.echo(f"connecting to {args.connect} ...")
+    link = VehicleLink.connect(args.connect, timeout_s=args.connect_timeout_s)
+    bridge = None
     try:
+        if args.telemetry_url and args.telemetry_token:
+            from drone.telemetry import TelemetryBridge
+            from drone.telemetry_http import api_publisher
+
+            publish = api_publisher(args.telemetry_url, args.telemetry_token)
+            bridge = TelemetryBridge(link.snapshot, publish, publish_hz=2.0).start()
         report = MissionFlight(link, mission, limits, options, progress=show).run()
     finally:
+        if bridge is not None:
+            bridge.stop()
         link.close()
     typer.echo(f"{report.outcome.name}: {report.message} (items {report.items_reached}/{report.total_items}, "
                f"{report.flown_s:.0f} s)")  # fmt: skip
@@ -149,6 +188,8 @@ def fly_survey(
     link_timeout_s: float = LINK_TIMEOUT,
     low_battery_pct: float = LOW_BATTERY,
     relink_wait_s: float = RELINK_WAIT,
+    telemetry_url: str = TELEMETRY_URL,
+    telemetry_token: str = TELEMETRY_TOKEN,
 ) -> None:
     """Lawnmower survey over a polygon, camera straight down."""
     ring = polygon_from_geojson(_read_geojson(area))
@@ -156,16 +197,9 @@ def fly_survey(
         ring, altitude_m=altitude_m, camera=CameraFov(hfov_deg, vfov_deg), side_overlap=side_overlap,
         front_overlap=front_overlap, speed_mps=speed_mps, lines_deg=lines_deg,
     )  # fmt: skip
-    _fly(
-        mission,
-        connect,
-        dry_run,
-        connect_timeout_s,
-        armable_timeout_s,
-        link_timeout_s,
-        low_battery_pct,
-        relink_wait_s,
-    )
+    args = FlyArgs(connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct,
+                   relink_wait_s, telemetry_url, telemetry_token)  # fmt: skip
+    _fly(mission, args)
 
 
 @fly_app.command("corridor")
@@ -186,6 +220,8 @@ def fly_corridor(
     link_timeout_s: float = LINK_TIMEOUT,
     low_battery_pct: float = LOW_BATTERY,
     relink_wait_s: float = RELINK_WAIT,
+    telemetry_url: str = TELEMETRY_URL,
+    telemetry_token: str = TELEMETRY_TOKEN,
 ) -> None:
     """Fly along a road or river, in enough parallel passes to cover --width-m."""
     points = line_from_geojson(_read_geojson(line))
@@ -193,16 +229,9 @@ def fly_corridor(
         points, altitude_m=altitude_m, camera=CameraFov(hfov_deg, vfov_deg), width_m=width_m,
         side_overlap=side_overlap, speed_mps=speed_mps,
     )  # fmt: skip
-    _fly(
-        mission,
-        connect,
-        dry_run,
-        connect_timeout_s,
-        armable_timeout_s,
-        link_timeout_s,
-        low_battery_pct,
-        relink_wait_s,
-    )
+    args = FlyArgs(connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct,
+                   relink_wait_s, telemetry_url, telemetry_token)  # fmt: skip
+    _fly(mission, args)
 
 
 def _parse_latlon(text: str) -> tuple[float, float]:
@@ -232,22 +261,17 @@ def fly_orbit(
     link_timeout_s: float = LINK_TIMEOUT,
     low_battery_pct: float = LOW_BATTERY,
     relink_wait_s: float = RELINK_WAIT,
+    telemetry_url: str = TELEMETRY_URL,
+    telemetry_token: str = TELEMETRY_TOKEN,
 ) -> None:
     """Circle a point with the camera on it (a fire seen from every side)."""
     mission = orbit(
         _parse_latlon(center), radius_m=radius_m, altitude_m=altitude_m, points=points, turns=turns,
         clockwise=not counter_clockwise, speed_mps=speed_mps,
     )  # fmt: skip
-    _fly(
-        mission,
-        connect,
-        dry_run,
-        connect_timeout_s,
-        armable_timeout_s,
-        link_timeout_s,
-        low_battery_pct,
-        relink_wait_s,
-    )
+    args = FlyArgs(connect, dry_run, connect_timeout_s, armable_timeout_s, link_timeout_s, low_battery_pct,
+                   relink_wait_s, telemetry_url, telemetry_token)  # fmt: skip
+    _fly(mission, args)
 
 
 def register(app: typer.Typer) -> None:

@@ -107,6 +107,14 @@ class TelemetryBridge:
     ) -> None:
         self.stop()
 
+    def _send(self, state: VehicleState) -> None:
+        try:
+            self.publish(state_message(state, self.camera, vehicle_id=self.vehicle_id))
+            self.published += 1
+        except Exception:  # a broken subscriber must not stop the telemetry of a flying drone
+            self.publish_errors += 1
+            log.exception("publishing vehicle state failed")
+
     def _run(self) -> None:
         next_publish = time.monotonic()
         while not self._stop.is_set():
@@ -114,10 +122,6 @@ class TelemetryBridge:
             self.history.add(state)
             if time.monotonic() >= next_publish:
                 next_publish += self.publish_period_s
-                try:
-                    self.publish(state_message(state, self.camera, vehicle_id=self.vehicle_id))
-                    self.published += 1
-                except Exception:  # a broken subscriber must not stop the telemetry of a flying drone
-                    self.publish_errors += 1
-                    log.exception("publishing vehicle state failed")
+                self._send(state)
             self._stop.wait(self.sample_period_s)
+        self._send(self.source())  # the final state (landed, disarmed) so the map does not show a stale one

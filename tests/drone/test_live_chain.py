@@ -24,7 +24,6 @@ from drone.sim.mavlink_server import SimServer
 from drone.sim.vehicle import SimConfig, SimVehicle
 from drone.sim.world import PlantedPatch, SyntheticWorld
 from drone.telemetry import TelemetryBridge
-from drone.telemetry_http import api_publisher
 from tenken.cli import main
 from tenken.events import InProcessBus
 from tenken.geo import distance_m, offset_latlon
@@ -158,15 +157,15 @@ def test_survey_over_planted_fire_and_landslide_raises_placed_incidents_on_the_a
         with LiveServer(settings, services) as api:
             stream = StreamReader(api.url, tokens["viewer"]).start()
             telemetry_link = VehicleLink.connect(f"tcp:127.0.0.1:{sim.port}", timeout_s=20)
-            publish = api_publisher(api.url, tokens["operator"])
             with (
                 CameraServer(world, sim.vehicle.pose, port=0, fps=20.0, hfov_deg=HFOV_DEG) as camera,
-                TelemetryBridge(telemetry_link.snapshot, publish, sample_hz=20, publish_hz=4) as bridge,
+                TelemetryBridge(telemetry_link.snapshot, lambda _: None, sample_hz=20) as bridge,
                 FrameCapture(camera.url, bridge.history, frames) as capture,
             ):
                 worker.start()
                 rc = main(["fly", "survey", "--area", str(area), "--altitude-m", "30", "--speed-mps", "10",
-                           "--side-overlap", "0.5", "--connect", f"tcp:127.0.0.1:{sim.port}"])  # fmt: skip
+                           "--side-overlap", "0.5", "--connect", f"tcp:127.0.0.1:{sim.port}",
+                           "--telemetry-url", api.url, "--telemetry-token", tokens["operator"]])  # fmt: skip
                 assert wait_until(lambda: not sim.vehicle.armed, 10.0)
                 assert wait_until(lambda: _landed_on_stream(stream), 10.0)
                 stop.set()
