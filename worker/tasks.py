@@ -8,7 +8,6 @@ across a fork.
 from __future__ import annotations
 
 import base64
-import logging
 import threading
 from typing import Any
 
@@ -18,8 +17,6 @@ from tenken.events import EventBus
 from tenken.settings import Settings, get_settings
 from tenken.store.db import Store
 from worker import job_steps
-
-log = logging.getLogger(__name__)
 
 _state: dict[str, Any] = {}
 _state_lock = threading.Lock()
@@ -101,4 +98,4 @@ def detect_frames(spec: str, frames: list[dict[str, Any]], conf: float | None = 
     from worker.live import detect_jpeg_batch
 
     images = [base64.b64decode(f["jpeg_b64"]) for f in frames]
-    return detect_jpeg_batch(spec, images, [f for f in frames], conf)
+    return detect_jpeg_batch(spec, images, frames, conf)
