@@ -46,7 +46,8 @@
   };
 
   // --- the map --------------------------------------------------------------------------------
-  var map = L.map("map", { zoomControl: true, preferCanvas: false });
+  // maxZoom on the map itself: with no tile layer (offline) markercluster needs it.
+  var map = L.map("map", { zoomControl: true, preferCanvas: false, maxZoom: 20 });
   view.map = map;
   map.attributionControl.setPrefix("Leaflet");
   L.control.scale({ metric: true, imperial: false, maxWidth: 160 }).addTo(map);
