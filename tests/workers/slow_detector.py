@@ -20,3 +20,11 @@ class SlowColourDetector(ColourDetector):
     def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
         time.sleep(DELAY_S * len(frames))
         return super().predict(frames, conf)
+
+
+class JitteryColourDetector(ColourDetector):
+    """`ColourDetector` whose batches take uneven time, so parallel workers finish out of order."""
+
+    def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
+        time.sleep(0.3 if int(frames[0].sum()) % 3 == 0 else 0.0)
+        return super().predict(frames, conf)
