@@ -120,7 +120,11 @@ class CotForwarder:
         self._last_position_s: dict[str, float] = {}
 
     def start(self, bus: EventBus) -> None:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run(bus)), name="cot", daemon=True)
+        # Fix the starting point now, so events published while the thread starts are not skipped.
+        after_id = bus.last_id()
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._run(bus, after_id)), name="cot", daemon=True
+        )
         self._thread.start()
 
     def close(self) -> None:
@@ -141,8 +145,8 @@ class CotForwarder:
             self._last_position_s[vehicle] = now
         return message
 
-    async def _run(self, bus: EventBus) -> None:
-        last = bus.last_id()
+    async def _run(self, bus: EventBus, after_id: str) -> None:
+        last = after_id
         while not self._stop.is_set():
             try:
                 _reader, writer = await pytak.protocol_factory(pytak_config(self.settings))

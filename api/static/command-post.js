@@ -14,7 +14,8 @@
     III: { colour: "#dc2626", label: "III 修繕段階 (repair)" },
     none: { colour: "#9ca3af", label: "not surveyed" }
   };
-  var INCIDENT_ICON = { fire: "🔥", smoke: "💨", landslide: "⛰", flood: "🌊", person: "🧍" };
+  // Text badges, not emoji: a field laptop may have no colour-emoji font.
+  var INCIDENT_LABEL = { fire: "FIRE", smoke: "SMOKE", landslide: "SLIDE", flood: "FLOOD", person: "PERSON" };
   var TRACK_POINTS = 600; // drone track kept on the map
   var CLOSED_SHOWN = 8; // closed incidents kept at the bottom of the alert list
 
@@ -55,8 +56,8 @@
 
   var segmentLayer = L.layerGroup().addTo(map);
   var clusters = L.markerClusterGroup({
-    maxClusterRadius: 45,
-    disableClusteringAtZoom: 19,
+    maxClusterRadius: 35,
+    disableClusteringAtZoom: 18,
     chunkedLoading: true,
     showCoverageOnHover: false,
     iconCreateFunction: function (cluster) {
@@ -245,7 +246,7 @@
   function incidentIcon(data) {
     return L.divIcon({
       className: "tenken-incident tenken-incident-" + escapeHtml(data.kind) + (data.state === "closed" ? " closed" : ""),
-      html: INCIDENT_ICON[data.kind] || "!", iconSize: [34, 34]
+      html: escapeHtml(INCIDENT_LABEL[data.kind] || data.kind), iconSize: [62, 24]
     });
   }
 
@@ -285,7 +286,7 @@
       el("alerts-empty").hidden = open.length > 0;
       el("alerts").innerHTML = open.concat(closed).map(function (d) {
         return '<li data-id="' + escapeHtml(d.id) + '" class="' + (d.state === "open" ? "open" : "closed") + '">' +
-          '<span class="icon">' + (INCIDENT_ICON[d.kind] || "!") + "</span><b>" + escapeHtml(d.kind) + " #" + escapeHtml(d.id) + "</b>" +
+          '<span class="icon kind-' + escapeHtml(d.kind) + '">' + escapeHtml((INCIDENT_LABEL[d.kind] || d.kind).charAt(0)) + "</span><b>" + escapeHtml(d.kind) + " #" + escapeHtml(d.id) + "</b>" +
           '<span class="meta">' + (d.state === "open" ? "since " + timeOf(d.first_seen_s) : "closed " + timeOf(d.closed_s)) +
           " · " + fmt(100 * d.confidence, 0, " %") + " · " + escapeHtml(d.source) + "</span></li>";
       }).join("");
@@ -364,7 +365,7 @@
       .sort(function (a, b) { return String(b.created_at || "").localeCompare(String(a.created_at || "")); }).slice(0, 12);
     if (!jobs.length) { return; }
     el("jobs").innerHTML = jobs.map(function (j) {
-      var pct = j.frames_total ? Math.round((100 * (j.frames_done || 0)) / j.frames_total) : 0;
+      var pct = j.state === "completed" ? 100 : j.frames_total ? Math.round((100 * (j.frames_done || 0)) / j.frames_total) : 0;
       return '<li><span title="' + escapeHtml(j.id) + '">' + escapeHtml(String(j.id).slice(0, 8)) + "</span><span>" + escapeHtml(j.state) +
         '</span><span class="bar"><div style="width:' + pct + '%"></div></span><span>' + pct + " %</span></li>";
     }).join("");

@@ -77,7 +77,9 @@ def start_server(data_dir: Path, *, tile_url: str = "") -> tuple[subprocess.Pope
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("tenken serve did not start: " + process.stdout.read().decode(errors="replace"))
+            raise RuntimeError(
+                "tenken serve did not start: " + process.stdout.read().decode(errors="replace")
+            )
         time.sleep(0.1)
 
 
@@ -150,7 +152,9 @@ def test_seeded_defects_appear_as_markers_and_segments_as_lines(browser, served)
     assert page.evaluate("window.tenkenLive.clusters.getLayers().length") == N_DEFECTS
     assert page.locator(".tenken-defect, .cluster").count() > 0
     assert page.locator("#defect-count").inner_text() == str(N_DEFECTS)
-    colours = set(page.eval_on_selector_all("path.tenken-segment", "els => els.map(e => e.getAttribute('stroke'))"))
+    colours = set(
+        page.eval_on_selector_all("path.tenken-segment", "els => els.map(e => e.getAttribute('stroke'))")
+    )
     assert colours == {"#16a34a", "#dc2626"}
     page.context.close()
 
@@ -160,9 +164,20 @@ def test_a_finding_published_live_appears_on_the_map_within_two_seconds(browser,
     page.wait_for_function("window.tenkenLive.view.connected === true")
     served.bus.publish(
         FINDINGS,
-        {"kind": "defect", "id": 987654, "job_id": "live", "defect_id": 1, "class_name": "D40", "severity": "high",
-         "lat": ORIGIN[0] + 0.0003, "lon": ORIGIN[1] + 0.0003, "error_m": 2.0, "confidence": 0.9,
-         "n_observations": 3, "seen_at_s": time.time()},
+        {
+            "kind": "defect",
+            "id": 987654,
+            "job_id": "live",
+            "defect_id": 1,
+            "class_name": "D40",
+            "severity": "high",
+            "lat": ORIGIN[0] + 0.0003,
+            "lon": ORIGIN[1] + 0.0003,
+            "error_m": 2.0,
+            "confidence": 0.9,
+            "n_observations": 3,
+            "seen_at_s": time.time(),
+        },
     )
     page.wait_for_function("window.tenkenLive.hasDefect(987654)", timeout=2000)
     assert page.locator("#defect-count").inner_text() == str(N_DEFECTS + 1)
@@ -194,7 +209,8 @@ def test_clicking_a_defect_shows_its_evidence_crop(browser, served):
     )
     # The cluster layer splits clusters with an animation: wait until the marker itself is on top.
     page.wait_for_function(
-        "([x, y]) => document.elementFromPoint(x, y)?.classList.contains('tenken-defect') === true", arg=[x, y]
+        "([x, y]) => document.elementFromPoint(x, y)?.classList.contains('tenken-defect') === true",
+        arg=[x, y],
     )
     page.mouse.click(x, y)
     page.wait_for_function("document.querySelector('.leaflet-popup-content .crop img')?.complete === true")
@@ -204,14 +220,24 @@ def test_clicking_a_defect_shows_its_evidence_crop(browser, served):
 
 
 def post(served: Served, path: str, body: dict) -> dict:
-    response = httpx.post(served.url + path, json=body, headers={"Authorization": f"Bearer {served.operator}"})
+    response = httpx.post(
+        served.url + path, json=body, headers={"Authorization": f"Bearer {served.operator}"}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def sighting(key: str, kind: str, t: float, dlat: float) -> dict:
-    return {"key": key, "kind": kind, "lat": ORIGIN[0] + dlat, "lon": ORIGIN[1], "error_m": 10.0,
-            "timestamp_s": t, "confidence": 0.8, "source": "drone-1"}
+    return {
+        "key": key,
+        "kind": kind,
+        "lat": ORIGIN[0] + dlat,
+        "lon": ORIGIN[1],
+        "error_m": 10.0,
+        "timestamp_s": t,
+        "confidence": 0.8,
+        "source": "drone-1",
+    }
 
 
 def test_incidents_fill_an_alert_list_that_keeps_its_order_as_they_update(browser, served):
@@ -220,16 +246,16 @@ def test_incidents_fill_an_alert_list_that_keeps_its_order_as_they_update(browse
     t = time.time()
     a = post(served, "/api/incidents", sighting(f"a-{t}", "fire", t, 0.001))
     b = post(served, "/api/incidents", sighting(f"b-{t}", "smoke", t + 1, 0.002))
-    page.wait_for_function(f"document.querySelectorAll('#alerts li.open').length >= 2 && "
-                           f"document.querySelector('#alerts li[data-id=\"{b['id']}\"]') !== null")
+    page.wait_for_function(
+        f"document.querySelectorAll('#alerts li.open').length >= 2 && "
+        f"document.querySelector('#alerts li[data-id=\"{b['id']}\"]') !== null"
+    )
     order = page.eval_on_selector_all("#alerts li.open", "els => els.map(e => e.dataset.id)")
     post(served, "/api/incidents", sighting(f"a-{t}", "fire", t + 5, 0.001) | {"confidence": 0.95})
-    page.wait_for_function(
-        f"window.tenkenLive.view.incidents[{a['id']}].data.confidence === 0.95"
-    )
+    page.wait_for_function(f"window.tenkenLive.view.incidents[{a['id']}].data.confidence === 0.95")
     assert page.eval_on_selector_all("#alerts li.open", "els => els.map(e => e.dataset.id)") == order
     post(served, f"/api/incidents/{a['id']}/close", {"timestamp_s": t + 9})
-    page.wait_for_selector(f"#alerts li.closed[data-id=\"{a['id']}\"]")
+    page.wait_for_selector(f'#alerts li.closed[data-id="{a["id"]}"]')
     assert page.locator(".tenken-incident.closed").count() >= 1
     page.context.close()
 
@@ -250,9 +276,18 @@ def test_the_live_drone_is_drawn_with_its_track_and_camera_footprint(browser, se
 def drone_state(lat: float, lon: float, alt_m: float) -> dict:
     d = 0.0004
     ring = [[lon - d, lat + d], [lon + d, lat + d], [lon + d / 3, lat + d / 4], [lon - d / 3, lat + d / 4]]
-    return {"vehicle_id": "drone-1", "timestamp_s": time.time(), "lat": lat, "lon": lon, "alt_m": alt_m,
-            "heading_deg": 20.0, "battery_pct": 80.0, "mode": "AUTO", "armed": True,
-            "footprint": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}}
+    return {
+        "vehicle_id": "drone-1",
+        "timestamp_s": time.time(),
+        "lat": lat,
+        "lon": lon,
+        "alt_m": alt_m,
+        "heading_deg": 20.0,
+        "battery_pct": 80.0,
+        "mode": "AUTO",
+        "armed": True,
+        "footprint": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+    }
 
 
 def save_screenshot(path: Path) -> None:
@@ -275,15 +310,28 @@ def save_screenshot(path: Path) -> None:
             page, _ = open_map(b, served)
             page.wait_for_function("window.tenkenLive.view.connected === true")
             t = time.time()
-            post(served, "/api/incidents", sighting("shot-1", "fire", t - 120, 0.0016) | {"lon": ORIGIN[1] + 0.003})
-            post(served, "/api/incidents", sighting("shot-2", "smoke", t - 60, 0.0022) | {"lon": ORIGIN[1] + 0.0045})
+            post(
+                served,
+                "/api/incidents",
+                sighting("shot-1", "fire", t - 120, 0.0013) | {"lon": ORIGIN[1] + 0.0031},
+            )
+            post(
+                served,
+                "/api/incidents",
+                sighting("shot-2", "smoke", t - 60, 0.0017) | {"lon": ORIGIN[1] + 0.0036},
+            )
             for i in range(12):
-                post(served, "/api/telemetry",
-                     drone_state(ORIGIN[0] + 0.0001 * i, ORIGIN[1] + 0.0015 + 0.00012 * i, 60.0))
-            page.wait_for_function("window.tenkenLive.view.drones['drone-1']?.track.getLatLngs().length === 12")
-            page.evaluate("window.tenkenLive.map.setView([%f, %f], 17, {animate: false})"
-                          % (ORIGIN[0] + 0.0008, ORIGIN[1] + 0.0032))
-            page.wait_for_timeout(600)
+                post(
+                    served,
+                    "/api/telemetry",
+                    drone_state(ORIGIN[0] + 0.0001 * i, ORIGIN[1] + 0.0015 + 0.00012 * i, 60.0),
+                )
+            page.wait_for_function(
+                "window.tenkenLive.view.drones['drone-1']?.track.getLatLngs().length === 12"
+            )
+            centre = [ORIGIN[0] + 0.0006, ORIGIN[1] + 0.0024]
+            page.evaluate("c => window.tenkenLive.map.setView(c, 18, {animate: false})", centre)
+            page.wait_for_timeout(800)
             path.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(path))
             b.close()
@@ -294,6 +342,8 @@ def save_screenshot(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[2] / "docs/img/command-post.png"
+    target = (
+        Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[2] / "docs/img/command-post.png"
+    )
     save_screenshot(target)
     print(f"wrote {target}")

@@ -46,7 +46,7 @@ def test_class_and_severity_filters_combine(client, tokens, surveys):
 
 
 def test_a_survey_filter_keeps_one_survey(client, tokens, surveys):
-    near, north = surveys
+    _near, north = surveys
     found = features(client, tokens["viewer"], job_id=north)
     assert len(found) == 6 and {f["properties"]["job_id"] for f in found} == {north}
 

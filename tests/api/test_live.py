@@ -63,9 +63,12 @@ def test_an_unknown_channel_is_400(live_server, tokens):
 
 
 def test_posted_telemetry_reaches_a_stream_client(live_server, tokens, services):
-    with httpx.Client(base_url=live_server.url, timeout=10) as http, http.stream(
-        "GET", "/api/stream", params={"token": tokens["viewer"], "channels": "telemetry"}
-    ) as stream:
+    with (
+        httpx.Client(base_url=live_server.url, timeout=10) as http,
+        http.stream(
+            "GET", "/api/stream", params={"token": tokens["viewer"], "channels": "telemetry"}
+        ) as stream,
+    ):
         assert stream.headers["content-type"].startswith("text/event-stream")
         posted = http.post("/api/telemetry", headers=auth(tokens["operator"]), json=telemetry())
         assert posted.status_code == 200
@@ -75,25 +78,27 @@ def test_posted_telemetry_reaches_a_stream_client(live_server, tokens, services)
 
 
 def test_the_stream_carries_findings_incidents_and_jobs_in_order(live_server, tokens, services):
-    with httpx.Client(base_url=live_server.url, timeout=10) as http:
-        with http.stream("GET", "/api/stream", headers=auth(tokens["viewer"])) as stream:
-            services.bus.publish(FINDINGS, {"kind": "defect", "id": 1, "lat": 35.6, "lon": 140.1})
-            services.bus.publish(JOBS, {"job_id": "j1", "state": "running"})
-            http.post(
-                "/api/incidents",
-                headers=auth(tokens["operator"]),
-                json={
-                    "key": "k",
-                    "kind": "smoke",
-                    "lat": 35.6,
-                    "lon": 140.1,
-                    "error_m": 5,
-                    "timestamp_s": 1.0,
-                    "confidence": 0.8,
-                    "source": "drone-1",
-                },
-            )
-            events = read_events(stream, 3)
+    with (
+        httpx.Client(base_url=live_server.url, timeout=10) as http,
+        http.stream("GET", "/api/stream", headers=auth(tokens["viewer"])) as stream,
+    ):
+        services.bus.publish(FINDINGS, {"kind": "defect", "id": 1, "lat": 35.6, "lon": 140.1})
+        services.bus.publish(JOBS, {"job_id": "j1", "state": "running"})
+        http.post(
+            "/api/incidents",
+            headers=auth(tokens["operator"]),
+            json={
+                "key": "k",
+                "kind": "smoke",
+                "lat": 35.6,
+                "lon": 140.1,
+                "error_m": 5,
+                "timestamp_s": 1.0,
+                "confidence": 0.8,
+                "source": "drone-1",
+            },
+        )
+        events = read_events(stream, 3)
     assert [e[1] for e in events] == ["findings", "jobs", "incidents"]
 
 
