@@ -146,8 +146,21 @@ def status(
     job_id: str = typer.Argument(..., help="Job id printed by `tenken submit`."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     cancel: bool = typer.Option(False, "--cancel", help="Cancel the job if it has not finished."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Send an unfinished job's remaining work again (after its queue was lost)."
+    ),
 ) -> None:
     """Show a job's state, progress, failed chunks and report folder."""
+    if resume:
+        from worker.executor import EmbeddedExecutor, make_executor
+
+        executor = make_executor(get_settings())
+        try:
+            typer.echo(f"resumed: {executor.resume(job_id)}", err=True)
+            if isinstance(executor, EmbeddedExecutor):
+                executor.wait(job_id)
+        finally:
+            executor.shutdown()
     if cancel:
         from tenken.store import jobs as jobstore
         from tenken.store.db import Store

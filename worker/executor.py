@@ -52,6 +52,15 @@ class Executor(Protocol):
         """Cancel an unfinished job (chunks not yet run are skipped); False if it had finished."""
         ...
 
+    def resume(self, job_id: str) -> str:
+        """Send an unfinished job's remaining steps again; says what was sent.
+
+        For jobs whose work was lost: a broker restarted without persistence, or an embedded
+        process that stopped mid-job. Harmless when the work is still on its way: every step
+        is idempotent.
+        """
+        ...
+
     def shutdown(self) -> None:
         """Stop taking jobs and release what the executor holds."""
         ...
@@ -82,6 +91,24 @@ def _cancel(store: Store, bus: EventBus | None, job_id: str) -> bool:
     if canceled:
         job_steps.publish_job(store, bus, job_id)
     return canceled
+
+
+def _remaining(store: Store, job_id: str) -> tuple[str, list[int]]:
+    """What an unfinished job still needs: prepare, chunks (with their indices), aggregate, or ""."""
+    with store.session() as s:
+        job = jobstore.get_job(s, job_id)
+        if job.state == jobstore.QUEUED:
+            return "prepare", []
+        if job.state != jobstore.RUNNING:
+            return "", []
+        pending = jobstore.pending_chunks(s, job_id)
+    return ("chunks", pending) if pending else ("aggregate", [])
+
+
+def _describe(step: str, chunks: list[int]) -> str:
+    if step == "chunks":
+        return f"{len(chunks)} chunks"
+    return {"prepare": "preparation", "aggregate": "aggregation"}.get(step, "nothing (the job has finished)")
 
 
 class EmbeddedExecutor:
@@ -145,6 +172,14 @@ class EmbeddedExecutor:
     def cancel(self, job_id: str) -> bool:
         return _cancel(self.store, self.bus, job_id)
 
+    def resume(self, job_id: str) -> str:
+        step, chunks = _remaining(self.store, job_id)
+        if step:
+            with self._lock:
+                if job_id not in self._futures:
+                    self._futures[job_id] = self._pool.submit(self._run, job_id)
+        return _describe(step, chunks)
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -180,6 +215,19 @@ class CeleryExecutor:
 
     def cancel(self, job_id: str) -> bool:
         return _cancel(self.store, self.bus, job_id)
+
+    def resume(self, job_id: str) -> str:
+        from worker.app import queue_names
+
+        queues = queue_names(self.settings)
+        step, chunks = _remaining(self.store, job_id)
+        if step == "prepare":
+            self.app.send_task("tenken.prepare_job", args=[job_id], queue=queues.ingest)
+        for index in chunks:
+            self.app.send_task("tenken.run_chunk", args=[job_id, index], queue=queues.inference)
+        if step == "aggregate":
+            self.app.send_task("tenken.aggregate_job", args=[job_id], queue=queues.ingest)
+        return _describe(step, chunks)
 
     def shutdown(self) -> None:
         self.app.close()

@@ -202,3 +202,20 @@ def test_live_file_stream_results_are_published_in_frame_order(cluster, drive):
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
     assert all(e.data["stream_id"] == "cam1" and e.data["detections"] for e in events)
     assert {d["class_name"] for e in events for d in e.data["detections"]} <= {"D00", "D40"}
+
+
+def test_a_job_whose_queued_work_was_lost_completes_when_resumed(cluster, drive, embedded_reference):
+    job_id = submit(cluster, *drive)  # no worker yet: the preparation task waits in Redis
+    broker = redis.Redis.from_url(cluster.settings.broker_url)
+    lost = [key for key in broker.scan_iter(f"{cluster.prefix}*")]
+    assert any(key.endswith(b".ingest") for key in lost)  # the queue holding the task
+    broker.delete(*lost)  # a broker restarted without persistence
+    cluster.start_worker("a")
+    executor = CeleryExecutor(cluster.settings, cluster.store)
+    try:
+        assert executor.resume(job_id) == "preparation"
+    finally:
+        executor.shutdown()
+    job = cluster.wait_final(job_id)
+    assert job.state == "completed"
+    assert defect_keys(stored_defects(cluster, job_id)) == defect_keys(embedded_reference.defects)

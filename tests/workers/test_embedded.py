@@ -115,3 +115,20 @@ def test_importing_the_worker_app_loads_no_model_runtime():
     env_cmd = [sys.executable, "-c", code]
     result = subprocess.run(env_cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_job_left_unfinished_by_a_stopped_process_completes_when_resumed(embedded, drive):
+    executor, store, _ = embedded
+    video, gpx = drive
+    from worker.job_steps import options_to_json
+
+    with store.session() as s:  # what a process that stopped right after accepting a job leaves
+        job_id = jobstore.create_video_job(
+            s, str(video), str(gpx), detector=DETECTOR, conf=0.25, options=options_to_json(survey_options())
+        ).id
+    assert executor.resume(job_id) == "preparation"
+    executor.wait(job_id, timeout_s=120)
+    with store.session() as s:
+        assert jobstore.get_job(s, job_id).state == "completed"
+        assert len(jobstore.query_defects(s, job_id=job_id)) == 5
+    assert executor.resume(job_id) == "nothing (the job has finished)"
