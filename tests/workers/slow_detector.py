@@ -28,3 +28,10 @@ class JitteryColourDetector(ColourDetector):
     def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
         time.sleep(0.3 if int(frames[0].sum()) % 3 == 0 else 0.0)
         return super().predict(frames, conf)
+
+
+class CrashingDetector(ColourDetector):
+    """A detector with a bug: every call raises, as a model that crashes on some input would."""
+
+    def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
+        raise RuntimeError("model exploded")

@@ -132,3 +132,59 @@ def test_a_job_left_unfinished_by_a_stopped_process_completes_when_resumed(embed
         assert jobstore.get_job(s, job_id).state == "completed"
         assert len(jobstore.query_defects(s, job_id=job_id)) == 5
     assert executor.resume(job_id) == "nothing (the job has finished)"
+
+
+def test_a_chunk_that_keeps_crashing_is_retried_then_failed_with_its_error(tmp_path, drive):
+    from worker import job_steps
+
+    video, gpx = drive
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    with store.session() as s:
+        job_id = jobstore.create_video_job(
+            s,
+            str(video),
+            str(gpx),
+            detector="tests.workers.slow_detector:CrashingDetector",
+            conf=None,
+            options=job_steps.options_to_json(survey_options()),
+        ).id
+    assert job_steps.prepare_job(store, job_id, chunk_frames=100) == [0]
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="model exploded"):  # the caller retries
+            job_steps.run_chunk(store, job_id, 0, max_attempts=3)
+    outcome = job_steps.run_chunk(store, job_id, 0, max_attempts=3)
+    assert outcome.ran and outcome.all_finished
+    with store.session() as s:
+        chunk = jobstore.get_chunk(s, job_id, 0)
+        assert (chunk.state, chunk.attempts) == ("failed", 3)
+        assert chunk.error == "RuntimeError: model exploded"
+    assert job_steps.aggregate_job(store, job_id, load_settings(data_dir=tmp_path, tile_url=""))
+    with store.session() as s:
+        job = jobstore.get_job(s, job_id)
+    assert job.state == "failed" and "model exploded" in (job.error or "")
+    store.dispose()
+
+
+def test_a_chunk_whose_worker_died_every_time_is_given_up(tmp_path, drive):
+    from worker import job_steps
+
+    video, gpx = drive
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    with store.session() as s:
+        job_id = jobstore.create_video_job(
+            s,
+            str(video),
+            str(gpx),
+            detector=DETECTOR,
+            conf=None,
+            options=job_steps.options_to_json(survey_options()),
+        ).id
+    job_steps.prepare_job(store, job_id, chunk_frames=100)
+    with store.session() as s:  # three deliveries began and never finished: the worker was killed
+        for _ in range(3):
+            jobstore.begin_chunk_attempt(s, job_id, 0)
+    job_steps.run_chunk(store, job_id, 0, max_attempts=3)
+    with store.session() as s:
+        chunk = jobstore.get_chunk(s, job_id, 0)
+    assert chunk.state == "failed" and "gave up after 3 attempts" in (chunk.error or "")
+    store.dispose()
