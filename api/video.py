@@ -7,13 +7,13 @@ route needs a viewer token (`?token=` works for `<img>` tags); pushing frames ne
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
 import cv2
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
@@ -29,6 +29,7 @@ from vision.quicklook import QuickLook
 from vision.recording import FlightRecorder, RecordingReader, check_source_name, recorded_sources
 
 BOUNDARY = "tenkenframe"
+RATE_TOLERANCE = 0.75  # jitter allowance of the frame-rate cap
 KEEPALIVE_S = 5.0  # with no new frame this long, the last one is sent again (keeps the link open)
 
 router = APIRouter(prefix="/api", tags=["live video"])
@@ -193,29 +194,41 @@ def sources(request: Request, _viewer: Viewer) -> list[LiveSource]:
 
 
 async def mjpeg_stream(
-    hub: FrameHub, stats: ViewerStats, period_s: float, request: Request
+    hub: FrameHub, stats: ViewerStats, period_s: float, request: Request, *, early_headers: bool = False
 ) -> AsyncIterator[bytes]:
-    """Multipart JPEG parts, each the newest frame when this viewer is ready for one, at most 1/period_s."""
-    last_sent = 0.0
+    """Multipart JPEG parts, each the newest frame when this viewer is ready for one, at most 1/period_s.
+
+    The rate cap decimates (a frame published sooner than ~period_s after the last one sent is
+    skipped) rather than delays: waiting for a time slot would add up to a period of latency.
+    Each part ends with the next part's boundary line. Browsers show a part only once the next part's
+    headers have arrived: with `early_headers` those are sent right after each JPEG (so they cannot
+    carry its Content-Length), which saves a browser a whole frame period of delay.
+    """
+    early = "Content-Type: image/jpeg\r\n\r\n" if early_headers else ""
+    yield f"--{BOUNDARY}\r\n{early}".encode()
+    last_published_s = -math.inf
     while not await request.is_disconnected():
         frame = await hub.next_newer(stats.last_seq, KEEPALIVE_S)
         if frame is None:
-            frame = hub.latest()
+            frame = hub.latest()  # nothing new for a while: repeat the last frame to keep the link open
             if frame is None:
                 continue
         else:
+            if frame.published_s - last_published_s < RATE_TOLERANCE * period_s:
+                stats.last_seq = frame.seq  # too soon for this viewer's rate: skip it
+                stats.skipped += 1
+                continue
             stats.took(frame)
+            last_published_s = frame.published_s
         head = (
-            f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame.jpeg)}\r\n"
+            ""
+            if early_headers
+            else f"Content-Type: image/jpeg\r\nContent-Length: {len(frame.jpeg)}\r\n"
             f"X-Frame-Time: {frame.timestamp_s:.3f}\r\n\r\n"
         )
         # The send returns once the bytes are in the socket buffer; a slow link makes this viewer
         # wait here, and the frames published meanwhile are simply never sent to it.
-        yield head.encode() + frame.jpeg + b"\r\n"
-        wait_s = period_s - (time.monotonic() - last_sent)
-        last_sent = time.monotonic()
-        if wait_s > 0:
-            await anyio.sleep(wait_s)
+        yield head.encode() + frame.jpeg + f"\r\n--{BOUNDARY}\r\n{early}".encode()
 
 
 @router.get(
@@ -229,6 +242,13 @@ async def live_video(
     request: Request,
     _viewer: Viewer,
     fps: Annotated[float | None, Query(gt=0, le=60, description="Lower frame rate for this viewer.")] = None,
+    browser: Annotated[
+        bool,
+        Query(
+            description="Send each part's headers early (no Content-Length): a browser then shows each "
+            "frame on arrival instead of one frame late. Off for players that need Content-Length."
+        ),
+    ] = False,
 ) -> StreamingResponse:
     """An endless MJPEG stream for an `<img>` tag. A viewer that cannot keep up gets fewer frames,
     never older ones, and never slows the detection or the other viewers."""
@@ -245,7 +265,9 @@ async def live_video(
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for part in mjpeg_stream(hub, stats, 1.0 / min(fps or max_fps, max_fps), request):
+            async for part in mjpeg_stream(
+                hub, stats, 1.0 / min(fps or max_fps, max_fps), request, early_headers=browser
+            ):
                 yield part
         finally:
             with video._lock:

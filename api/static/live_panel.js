@@ -79,7 +79,8 @@
     el("live-badge").textContent = "LIVE";
     el("live-badge").className = "live";
     el("live-back").hidden = true;
-    if (state.source) { el("live-img").src = "/api/live/" + encodeURIComponent(state.source) + "/video.mjpg" + q(); }
+    // browser=1: the server sends each part's headers early, so Chromium/Firefox show a frame on arrival
+    if (state.source) { el("live-img").src = "/api/live/" + encodeURIComponent(state.source) + "/video.mjpg" + q({ browser: "1" }); }
   }
 
   function showReplay(params, label) {

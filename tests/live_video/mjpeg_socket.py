@@ -1,7 +1,8 @@
-"""A minimal MJPEG viewer on a raw socket, so a test can read at the speed of a thin link."""
+"""A minimal MJPEG viewer over http.client, that can read at the speed of a thin link."""
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
@@ -20,38 +21,38 @@ class SocketViewer:
     chunk_bytes: int = 65536
     delay_s: float = 0.0
     frame_times: list[float] = field(default_factory=list)
-    received_at: list[float] = field(default_factory=list)
-    status_line: str = ""
+    status: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
+    _sock: socket.socket | None = None
+
+    def close(self) -> None:
+        """Stop reading now, even while waiting for data."""
+        self.stop.set()
+        if self._sock is not None:
+            self._sock.shutdown(socket.SHUT_RDWR)
 
     def run(self) -> None:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
-            if self.delay_s:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            request = f"GET {self.path} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer {self.token}\r\n\r\n"
-            sock.sendall(request.encode())
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                data = sock.recv(4096)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.connect()
+        assert conn.sock is not None
+        self._sock = conn.sock
+        if self.delay_s:  # a small receive window, so the server feels the slow reader at once
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        conn.request("GET", self.path, headers={"Authorization": f"Bearer {self.token}"})
+        response = conn.getresponse()
+        self.status = response.status
+        parser = MjpegParser()
+        try:
+            while not self.stop.is_set():
+                try:
+                    data = response.read1(self.chunk_bytes)  # de-chunks the HTTP/1.1 body
+                except (OSError, http.client.HTTPException):
+                    return  # closed by close()
                 if not data:
                     return
-                buf += data
-            head, _, rest = buf.partition(b"\r\n\r\n")
-            self.status_line = head.split(b"\r\n")[0].decode()
-            parser = MjpegParser()
-            pending = rest
-            while not self.stop.is_set():
-                if pending:
-                    # HTTP/1.0: the body comes without chunked framing, as bytes until the server closes
-                    for headers, _jpeg in parser.feed(pending):
-                        self.frame_times.append(float(headers.get("x-frame-time", "nan")))
-                        self.received_at.append(time.time())
-                try:
-                    pending = sock.recv(self.chunk_bytes)
-                except TimeoutError:
-                    pending = b""
-                    continue
-                if not pending:
-                    return
+                for headers, _jpeg in parser.feed(data):
+                    self.frame_times.append(float(headers.get("x-frame-time", "nan")))
                 if self.delay_s:
                     time.sleep(self.delay_s)
+        finally:
+            conn.close()
