@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from tenken.errors import VideoError
 from vision.detections import Detections
+from vision.detector import Detector, Frame
 from vision.live import Incident, LiveFrame
 from vision.quicklook import QuickLook
 from vision.recording import FlightRecorder
@@ -200,6 +201,27 @@ def encode_jpeg(image: Image, *, width_px: int, quality: int) -> bytes:
     if not ok:
         raise VideoError("JPEG encoding of a live frame failed")
     return buf.tobytes()
+
+
+class DetectionTap:
+    """A `Detector` wrapper that keeps the last batch's detections, so the video shows what the live
+    pipeline saw without running the model twice:
+
+        tap = DetectionTap(detector)
+        pipeline = LivePipeline("drone-1", tap, publish=bus.publish)
+        pipeline.process([frame])
+        boxes = boxes_of(tap.last[0], sorted(pipeline.kinds))
+        feed.push(frame, boxes=boxes, incidents=pipeline.tracker.open_incidents())
+    """
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self.names, self.imgsz, self.backend = detector.names, detector.imgsz, detector.backend
+        self.last: list[Detections] = []
+
+    def predict(self, frames: Sequence[Frame], conf: float | None = None) -> list[Detections]:
+        self.last = self.detector.predict(frames, conf)
+        return self.last
 
 
 # ---- the producer side --------------------------------------------------------------------------

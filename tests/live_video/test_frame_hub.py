@@ -88,3 +88,40 @@ def test_overlay_draws_boxes_incident_labels_and_telemetry() -> None:
     assert (out[0:40, :300] != 90).any()  # telemetry at the top left
     assert (image == 90).all()  # the original is not drawn on
     assert telemetry_line(None) == "ALT - m  HDG -  BAT -%  -"
+
+
+def test_the_feed_draws_what_the_live_pipeline_detected_and_its_open_incidents() -> None:
+    from api.video_feed import DetectionTap, LiveVideoFeed, boxes_of
+    from tests.live_video.flight import LAT0, LON0
+    from vision.detections import Detections
+    from vision.live import DronePose, LiveFrame, LivePipeline
+
+    class OneFire:
+        names: tuple[str, ...] = ("fire", "car")
+        imgsz, backend = 640, "fake"
+
+        def predict(self, frames: object, conf: float | None = None) -> list[Detections]:
+            boxes = [(100.0, 100.0, 220.0, 200.0), (300.0, 50.0, 340.0, 80.0)]
+            return [Detections.from_lists(boxes, [0.9, 0.8], [0, 1], self.names) for _ in frames]  # type: ignore[attr-defined]
+
+    tap = DetectionTap(OneFire())
+    pipeline = LivePipeline("drone-1", tap)
+    hub = FrameHub()
+    feed = LiveVideoFeed("drone-1", hub, jpeg_quality=95)
+    pose = DronePose(0.0, LAT0, LON0, 40.0, 0.0, 90.0, 70.0)
+    for i in range(4):
+        frame = LiveFrame("drone-1", i, float(i), np.full((360, 640, 3), 90, np.uint8), pose)
+        pipeline.process([frame])
+        boxes = boxes_of(tap.last[0], sorted(pipeline.kinds))
+        feed.push(frame, boxes=boxes, incidents=pipeline.tracker.open_incidents())
+    assert [b[0] for b in boxes] == ["fire"]  # the car is not a live kind: not drawn
+    assert len(pipeline.tracker.open_incidents()) == 1
+    latest = hub.latest()
+    assert latest is not None and hub.published == 4
+    import cv2
+
+    shown = cv2.imdecode(np.frombuffer(latest.jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert shown is not None
+    b, g, r = (int(v) for v in shown[150, 101])
+    assert r > 200 and g < 120 and b < 60  # the fire box's edge
+    assert (np.abs(shown[320:360, 0:300].astype(int) - 90).sum(axis=2) > 60).any()  # the incident label
