@@ -1,1 +1,1 @@
-"""drone package."""
+"""The drone side: vehicle link (DroneKit), missions, flight scripts, telemetry, capture, simulator."""

@@ -127,7 +127,11 @@ class MissionFlight:
         try:
             link.arm()
             self._report("takeoff", link.snapshot())
-            link.takeoff(self.mission.altitude_m, timeout_s=opts.takeoff_timeout_s)
+            link.takeoff(
+                self.mission.altitude_m,
+                timeout_s=opts.takeoff_timeout_s,
+                check=lambda: self._check_failsafes(link.snapshot()),
+            )
             link.set_mode("AUTO", timeout_s=opts.mode_timeout_s)
             self._watch_mission()
         except KeyboardInterrupt:

@@ -241,12 +241,19 @@ class VehicleLink:
                 return
         raise VehicleError(f"vehicle refused to arm within {timeout_s:g} s{self._last_text()}")
 
-    def takeoff(self, altitude_m: float, timeout_s: float = 60.0) -> None:
-        """Take off in GUIDED and wait until 95 % of `altitude_m` is reached."""
+    def takeoff(
+        self, altitude_m: float, timeout_s: float = 60.0, *, check: Callable[[], None] | None = None
+    ) -> None:
+        """Take off in GUIDED and wait until 95 % of `altitude_m` is reached.
+
+        `check` runs at every poll while climbing; whatever it raises (a failsafe) ends the wait.
+        """
         self.vehicle.simple_takeoff(altitude_m)
 
         def climbed() -> bool:
             self._ensure_link()
+            if check is not None:
+                check()
             if not self.armed:
                 raise VehicleError(f"vehicle disarmed during take-off{self._last_text()}")
             alt = self.vehicle.location.global_relative_frame.alt

@@ -42,7 +42,6 @@ class SimConfig:
     land_mps: float = 0.5  # LAND_SPEED
     land_slow_below_m: float = 10.0
     rtl_alt_m: float = 15.0  # RTL_ALT
-    wp_radius_m: float = 2.0  # WPNAV_RADIUS
     gps_lock_after_s: float = 2.0  # simulated GPS/EKF warm-up: not armable before it
     battery_capacity_mah: float = 5200.0
     battery_cells: int = 4
