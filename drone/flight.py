@@ -116,8 +116,13 @@ class MissionFlight:
         link.link_timeout_s = opts.link_timeout_s
         link.wait_armable(opts.armable_timeout_s, min_battery_pct=opts.low_battery_pct)
         state = link.snapshot()
+        # Without a charge estimate (voltage-only monitor) plan on a full battery; the autopilot's
+        # BATT_LOW_VOLT failsafe then has to guard the flight.
+        battery_pct = 100.0 if state.battery_pct is None else state.battery_pct
+        if state.battery_pct is None:
+            log.warning("the vehicle reports no battery percentage; the battery check assumes a full one")
         self.estimated_s = validate_mission(
-            self.mission, self.limits, home=link.home, battery_pct=state.battery_pct or 0.0
+            self.mission, self.limits, home=link.home, battery_pct=battery_pct
         )
         items = mission_commands(self.mission)
         self.total_items = len(items)

@@ -141,7 +141,10 @@ class VehicleLink:
             roll_deg=math.degrees(att.roll) if att.roll is not None else None,
             gimbal_pitch_deg=v.gimbal.pitch,
             battery_voltage_v=float(battery.voltage) if battery and battery.voltage is not None else None,
-            battery_pct=float(battery.level) if battery and battery.level is not None else None,
+            # Voltage-only battery monitors report -1 % ("unknown").
+            battery_pct=float(battery.level)
+            if battery and battery.level is not None and battery.level >= 0
+            else None,
             mode=self.mode,
             armed=self.armed,
             groundspeed_mps=float(v.groundspeed) if v.groundspeed is not None else None,
@@ -168,9 +171,9 @@ class VehicleLink:
             problems.append("no position")
         if self.home is None:
             problems.append("no home position")
-        if state.battery_pct is None:
+        if state.battery_pct is None and state.battery_voltage_v is None:
             problems.append("no battery reading")
-        elif state.battery_pct < min_battery_pct:
+        elif state.battery_pct is not None and state.battery_pct < min_battery_pct:
             problems.append(f"battery {state.battery_pct:.0f} % (need {min_battery_pct:g} %)")
         return problems
 

@@ -308,19 +308,20 @@ class SimServer:
             | mav.MAV_SYS_STATUS_SENSOR_BATTERY
         )
         health = sensors if locked else sensors & ~mav.MAV_SYS_STATUS_SENSOR_GPS
+        pct = int(v.battery_pct) if v.config.battery_reports_pct else -1
         self._mav.sys_status_send(
             sensors, sensors, health, 250, int(v.battery_voltage_v * 1000), int(v.current_a * 100),
-            int(v.battery_pct), 0, 0, 0, 0, 0, 0,
+            pct, 0, 0, 0, 0, 0, 0,
         )  # fmt: skip
         self._mav.mount_status_send(0, 0, int(v.gimbal_pitch_deg * 100), 0, int(v.heading_deg * 100), 2)
 
     def _send_slow(self) -> None:
         v = self.vehicle
         cells = [int(v.battery_voltage_v / v.config.battery_cells * 1000)] * v.config.battery_cells
+        pct = int(v.battery_pct) if v.config.battery_reports_pct else -1
         self._mav.battery_status_send(
             0, mav.MAV_BATTERY_FUNCTION_ALL, mav.MAV_BATTERY_TYPE_LIPO, 32767,
-            cells + [65535] * (10 - len(cells)),
-            int(v.current_a * 100), int(v.battery_used_mah), -1, int(v.battery_pct),
+            cells + [65535] * (10 - len(cells)), int(v.current_a * 100), int(v.battery_used_mah), -1, pct,
         )  # fmt: skip
         flags = EKF_GOOD if v.ekf_ok else EKF_WAITING
         self._mav.ekf_status_report_send(flags, 0.1, 0.1, 0.1, 0.1, 0.0)

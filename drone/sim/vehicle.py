@@ -48,6 +48,7 @@ class SimConfig:
     battery_start_pct: float = 100.0
     battery_drain_scale: float = 1.0  # >1 empties the battery faster (tests of the low-battery failsafe)
     hover_current_a: float = 18.0
+    battery_reports_pct: bool = True  # False: a voltage-only monitor (SYS_STATUS battery_remaining = -1)
     gimbal_pitch_deg: float = -90.0
     # Fault injection: modes the autopilot refuses (e.g. "RTL", as when it has no home or position).
     refused_modes: frozenset[str] = frozenset()

@@ -15,7 +15,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 from drone.link import VehicleLink
 from drone.sim.vehicle import COPTER_MODES, SimConfig, SimVehicle
 
-from .conftest import HOME, wait_until
+from .conftest import HOME, start_sim, wait_until
 
 
 @pytest.fixture
@@ -135,6 +135,19 @@ def test_battery_drains_faster_in_flight_than_on_the_ground():
     vehicle.step(60.0)
     assert start - vehicle.battery_pct > 20 * on_ground
     assert vehicle.battery_voltage_v < 16.8
+
+
+def test_voltage_only_battery_monitor_still_allows_arming():
+    server = start_sim(battery_reports_pct=False)
+    link = VehicleLink.connect(f"tcp:127.0.0.1:{server.port}", timeout_s=20)
+    try:
+        link.wait_armable(timeout_s=20, min_battery_pct=25)
+        state = link.snapshot()
+    finally:
+        link.close()
+        server.stop()
+    assert state.battery_pct is None
+    assert state.battery_voltage_v == pytest.approx(16.8, abs=0.1)
 
 
 def test_tenken_sim_serves_dronekit_until_ctrl_c():
