@@ -4,8 +4,47 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import Row
+
+from tenken.findings import Defect
 from tenken.report.geojson import defect_properties, lonlat, segment_features
 from tenken.store.jobs import DefectRow, SegmentRow, defect_from_row, segment_from_row
+
+
+def summary_feature(row: Row[Any]) -> dict[str, Any]:
+    """A row of `query_defect_summaries` as the same feature `stored_defect_feature` builds."""
+    defect = Defect(
+        defect_id=row.defect_id,
+        class_name=row.class_name,
+        severity=row.severity,
+        lat=row.lat,
+        lon=row.lon,
+        error_m=row.error_m,
+        first_frame=row.first_frame,
+        last_frame=row.last_frame,
+        n_observations=row.n_observations,
+        confidence=row.confidence,
+        best_frame=row.best_frame,
+    )
+    return _feature(defect, row.id, row.job_id, row.seen_at_s)
+
+
+def _feature(defect: Defect, row_id: int, job_id: str, seen_at_s: float) -> dict[str, Any]:
+    props = defect_properties(defect)
+    props.update(
+        id=row_id,
+        defect_id=defect.defect_id,
+        job_id=job_id,
+        seen_at_s=seen_at_s,
+        best_frame=defect.best_frame,
+        crop_path=f"/api/defects/{row_id}/crop",
+    )
+    return {
+        "type": "Feature",
+        "id": row_id,
+        "geometry": {"type": "Point", "coordinates": lonlat(defect.lat, defect.lon)},
+        "properties": props,
+    }
 
 
 def stored_defect_feature(row: DefectRow) -> dict[str, Any]:
@@ -14,21 +53,7 @@ def stored_defect_feature(row: DefectRow) -> dict[str, Any]:
     `id` is the store's id (unique across surveys, used in /api/defects/{id}); `defect_id` the
     number within its survey, as the survey's report shows it.
     """
-    props = defect_properties(defect_from_row(row))
-    props.update(
-        id=row.id,
-        defect_id=row.defect_id,
-        job_id=row.job_id,
-        seen_at_s=row.seen_at_s,
-        best_frame=row.best_frame,
-        crop_path=f"/api/defects/{row.id}/crop",
-    )
-    return {
-        "type": "Feature",
-        "id": row.id,
-        "geometry": {"type": "Point", "coordinates": lonlat(row.lat, row.lon)},
-        "properties": props,
-    }
+    return _feature(defect_from_row(row), row.id, row.job_id, row.seen_at_s)
 
 
 def stored_segment_features(rows: list[SegmentRow]) -> list[dict[str, Any]]:

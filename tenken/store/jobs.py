@@ -34,8 +34,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.orm import Mapped, Session, deferred, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from tenken.errors import JobError
 from tenken.findings import Defect, Observation, Pose, SegmentGrade
@@ -531,6 +532,38 @@ def complete_job(session: Session, job_id: str, findings: JobFindings, *, report
     return True
 
 
+def defect_conditions(
+    *,
+    job_id: str | None = None,
+    classes: Sequence[str] | None = None,
+    severities: Sequence[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    since_s: float | None = None,
+    until_s: float | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the defect filters (see `query_defects`)."""
+    conditions: list[ColumnElement[bool]] = []
+    if job_id is not None:
+        conditions.append(DefectRow.job_id == job_id)
+    if classes:
+        conditions.append(DefectRow.class_name.in_(list(classes)))
+    if severities:
+        conditions.append(DefectRow.severity.in_(list(severities)))
+    if bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        conditions += [
+            DefectRow.lat >= min_lat,
+            DefectRow.lat <= max_lat,
+            DefectRow.lon >= min_lon,
+            DefectRow.lon <= max_lon,
+        ]
+    if since_s is not None:
+        conditions.append(DefectRow.seen_at_s >= since_s)
+    if until_s is not None:
+        conditions.append(DefectRow.seen_at_s <= until_s)
+    return conditions
+
+
 def query_defects(
     session: Session,
     *,
@@ -548,26 +581,28 @@ def query_defects(
     `bbox` is (min_lon, min_lat, max_lon, max_lat), GeoJSON's order; `since_s`/`until_s` bound
     the UNIX time the defect was first seen. Crops are not loaded (see `defect_crop`).
     """
-    query = select(DefectRow)
-    if job_id is not None:
-        query = query.where(DefectRow.job_id == job_id)
-    if classes:
-        query = query.where(DefectRow.class_name.in_(list(classes)))
-    if severities:
-        query = query.where(DefectRow.severity.in_(list(severities)))
-    if bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = bbox
-        query = query.where(
-            DefectRow.lat >= min_lat,
-            DefectRow.lat <= max_lat,
-            DefectRow.lon >= min_lon,
-            DefectRow.lon <= max_lon,
-        )
-    if since_s is not None:
-        query = query.where(DefectRow.seen_at_s >= since_s)
-    if until_s is not None:
-        query = query.where(DefectRow.seen_at_s <= until_s)
+    conditions = defect_conditions(
+        job_id=job_id, classes=classes, severities=severities, bbox=bbox, since_s=since_s, until_s=until_s
+    )
+    query = select(DefectRow).where(*conditions)
     return list(session.scalars(query.order_by(DefectRow.id).limit(limit).offset(offset)))
+
+
+# The columns a map or a list needs: reading them as plain rows is several times faster than
+# building ORM objects, which matters for the thousands of findings a map page loads at once.
+DEFECT_SUMMARY_COLUMNS = (
+    "id", "job_id", "defect_id", "class_name", "severity", "lat", "lon", "error_m", "first_frame",
+    "last_frame", "best_frame", "n_observations", "confidence", "seen_at_s",
+)  # fmt: skip
+
+
+def query_defect_summaries(
+    session: Session, *, limit: int = 1000, offset: int = 0, **filters: Any
+) -> list[Row[Any]]:
+    """`query_defects` as plain rows of `DEFECT_SUMMARY_COLUMNS` (no crops, rings or members)."""
+    columns = [getattr(DefectRow, name) for name in DEFECT_SUMMARY_COLUMNS]
+    query = select(*columns).where(*defect_conditions(**filters))
+    return list(session.execute(query.order_by(DefectRow.id).limit(limit).offset(offset)).all())
 
 
 def get_defect(session: Session, defect_row_id: int) -> DefectRow:
