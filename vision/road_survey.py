@@ -251,21 +251,53 @@ def decode_chunk(
     video_start_s: float,
     poses: PoseSource,
 ) -> list[SampledFrame]:
-    """Decode the planned frames of one chunk of a job (sorted indices), each with its pose.
+    """Decode the planned frames of one chunk of a job, each with its pose.
 
     Unlike the embedded sampler, which stops at the first undecodable frame, a chunk is all or
     nothing: a planned frame that does not decode is a VideoError naming it, so the job records
-    which stretch of the video is corrupt while its other chunks complete. Frames before the chunk
-    are grabbed, not decoded, because seeking is not frame-exact in every container.
+    which stretch of the video is corrupt while its other chunks complete.
+
+    The decoder seeks to the chunk's first frame when the container allows it exactly (the
+    position and the frame's own timestamp agree with the index); otherwise, as for variable
+    frame rate or damaged files, it grabs every frame from the start, as the embedded sampler
+    does, so both paths see the same frames.
     """
-    wanted = set(frame_indices)
-    out: list[SampledFrame] = []
+    wanted = sorted(set(frame_indices))
     if not wanted:
-        return out
+        return []
+    if wanted[0] > 0:
+        frames = _decode_planned(video_path, wanted, video_start_s, poses, seek=True)
+        if frames is not None:
+            return frames
+        log.info("%s: cannot seek exactly to frame %d; decoding from the start", video_path, wanted[0])
+    frames = _decode_planned(video_path, wanted, video_start_s, poses, seek=False)
+    assert frames is not None  # only a seek gives up
+    return frames
+
+
+def _decode_planned(
+    video_path: str | Path, wanted: list[int], video_start_s: float, poses: PoseSource, *, seek: bool
+) -> list[SampledFrame] | None:
+    """Frames `wanted` (sorted), grabbing from the first one (`seek`) or from frame 0.
+
+    None when a seek did not land exactly on the first wanted frame.
+    """
+    out: list[SampledFrame] = []
     with open_video(video_path) as (capture, info):
-        for index in range(max(wanted) + 1):
+        first = 0
+        if seek:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, wanted[0])
+            if round(capture.get(cv2.CAP_PROP_POS_FRAMES)) != wanted[0]:
+                return None
+            first = wanted[0]
+        wanted_set = set(wanted)
+        for index in range(first, wanted[-1] + 1):
             ok = capture.grab()
-            if index not in wanted:
+            if seek and index == first:
+                frame_ms = 1000.0 * index / info.fps
+                if not ok or abs(capture.get(cv2.CAP_PROP_POS_MSEC) - frame_ms) > 500.0 / info.fps:
+                    return None
+            if index not in wanted_set:
                 continue
             image = None
             if ok:

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import pytest
 import redis
 
@@ -227,3 +228,30 @@ class OwnRedis:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.kill()
+
+
+def corrupt_copy(video: Path, out: Path, bad_frames: range) -> Path:
+    """The drive re-encoded as MJPEG AVI with the JPEG data of `bad_frames` wiped."""
+    capture = cv2.VideoCapture(str(video))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    writer = None
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        if writer is None:
+            h, w = image.shape[:2]
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"MJPG"), fps, (w, h))
+        writer.write(image)
+    capture.release()
+    assert writer is not None
+    writer.release()
+    data = bytearray(out.read_bytes())
+    starts = [
+        i for i in range(len(data) - 2) if data[i] == 0xFF and data[i + 1] == 0xD8 and data[i + 2] == 0xFF
+    ]
+    for frame in bad_frames:
+        begin, end = starts[frame], starts[frame + 1]
+        data[begin : end - 16] = bytes(end - 16 - begin)
+    out.write_bytes(bytes(data))
+    return out

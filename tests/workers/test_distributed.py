@@ -8,7 +8,6 @@ import time
 import uuid
 from pathlib import Path
 
-import cv2
 import pytest
 import redis
 from sqlalchemy import create_engine, text
@@ -17,7 +16,7 @@ from tenken.events import FINDINGS
 from tenken.events_redis import RedisStreamBus
 from tenken.store import jobs as jobstore
 from tests.synthetic_drive import ColourDetector
-from tests.workers.conftest import DETECTOR, Cluster, survey_options, wait_until
+from tests.workers.conftest import DETECTOR, Cluster, corrupt_copy, survey_options, wait_until
 from vision.road_survey import run_survey
 from worker.executor import CeleryExecutor
 
@@ -92,14 +91,23 @@ def test_two_workers_on_postgresql_find_the_same_defects_as_the_embedded_run(
     assert (Path(job.report_dir) / "index.html").is_file()
 
 
-def _holds_a_chunk(log: str) -> bool:
-    return log.count("tenken.run_chunk[") > 0 and log.count("received") > log.count("succeeded")
+def chunk_in_progress(cluster: Cluster, job_id: str) -> int | None:
+    """A chunk whose run has begun (attempt counted) and not finished, if any."""
+    with cluster.store.session() as s:
+        for chunk in jobstore.list_chunks(s, job_id):
+            if chunk.state == "pending" and chunk.attempts >= 1:
+                return chunk.index
+    return None
 
 
 def test_worker_killed_mid_job_loses_and_duplicates_nothing(cluster, drive, embedded_reference):
     victim = cluster.start_worker("victim")
     job_id = submit(cluster, *drive, detector=SLOW)
-    wait_until(lambda: _holds_a_chunk(cluster.log("victim")), 60, "the victim to take a chunk")
+    # Past the first chunk, so the kill lands in the middle of the job, on a chunk being detected.
+    wait_until(lambda: cluster.job(job_id).frames_done > 0, 60, "the first chunk")
+    (busy,) = wait_until(
+        lambda: [i for i in [chunk_in_progress(cluster, job_id)] if i is not None], 60, "a chunk"
+    )
     os.killpg(victim.pid, signal.SIGKILL)  # the whole worker: main process and pool child
     victim.wait(10)
     held = cluster.job(job_id)
@@ -111,7 +119,7 @@ def test_worker_killed_mid_job_loses_and_duplicates_nothing(cluster, drive, embe
         chunks = jobstore.list_chunks(s, job_id)
         frames = jobstore.stored_frame_indices(s, job_id)
     assert all(c.state == "done" for c in chunks)
-    assert max(c.attempts for c in chunks) >= 2  # the killed worker's chunk was delivered again
+    assert chunks[busy].attempts == 2  # the killed worker's chunk was delivered again, and run once more
     assert frames == sorted(set(frames))  # each frame stored once
     assert len(frames) == embedded_reference.frames_sampled
     assert defect_keys(stored_defects(cluster, job_id)) == defect_keys(embedded_reference.defects)
@@ -134,33 +142,6 @@ def test_job_completes_when_redis_restarts_mid_job(tmp_path, own_redis, drive, e
         assert defect_keys(stored_defects(cluster, job_id)) == defect_keys(embedded_reference.defects)
     finally:
         cluster.stop()
-
-
-def corrupt_copy(video: Path, out: Path, bad_frames: range) -> Path:
-    """The drive re-encoded as MJPEG AVI with the JPEG data of `bad_frames` wiped."""
-    capture = cv2.VideoCapture(str(video))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    writer = None
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        if writer is None:
-            h, w = image.shape[:2]
-            writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"MJPG"), fps, (w, h))
-        writer.write(image)
-    capture.release()
-    assert writer is not None
-    writer.release()
-    data = bytearray(out.read_bytes())
-    starts = [
-        i for i in range(len(data) - 2) if data[i] == 0xFF and data[i + 1] == 0xD8 and data[i + 2] == 0xFF
-    ]
-    for frame in bad_frames:
-        begin, end = starts[frame], starts[frame + 1]
-        data[begin : end - 16] = bytes(end - 16 - begin)
-    out.write_bytes(bytes(data))
-    return out
 
 
 def test_poison_chunk_fails_alone_with_its_error_on_the_job(cluster, drive, tmp_path):

@@ -5,15 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import cv2
+import numpy as np
 import pytest
 
-from tenken.errors import ConfigError
+from tenken.errors import ConfigError, VideoError
 from tenken.events import JOBS, InProcessBus
 from tenken.settings import load_settings
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
+from tenken.tracks import load_track
 from tests.synthetic_drive import ColourDetector
-from tests.workers.conftest import DETECTOR, REPO, survey_options
+from tests.workers.conftest import DETECTOR, REPO, corrupt_copy, survey_options
 from vision.road_survey import decode_chunk, run_survey, split_chunks
 from worker.executor import CeleryExecutor, EmbeddedExecutor, make_executor
 
@@ -93,14 +96,42 @@ def test_settings_choose_the_executor(tmp_path):
 
 
 def test_a_chunk_decodes_exactly_its_planned_frames(drive):
-    from tenken.tracks import load_track
-
     video, gpx = drive
     track = load_track(gpx)
     frames = decode_chunk(video, [3, 7, 11], track.start_s, track)
     assert [f.frame_index for f in frames] == [3, 7, 11]
     assert frames[1].timestamp_s > frames[0].timestamp_s
     assert split_chunks([0, 4, 9, 13, 20], 2) == [[0, 4], [9, 13], [20]]
+
+
+def sequential_images(video, indices):
+    capture = cv2.VideoCapture(str(video))
+    images = {}
+    for index in range(max(indices) + 1):
+        ok, image = capture.read()
+        if index in indices:
+            images[index] = image if ok else None
+    return [images[i] for i in indices]
+
+
+@pytest.mark.parametrize("container", ["mp4", "mjpeg-avi-with-a-corrupt-stretch"])
+def test_a_chunk_that_seeks_gets_the_same_pixels_as_decoding_from_the_start(drive, tmp_path, container):
+    video, gpx = drive
+    if container != "mp4":
+        video = corrupt_copy(video, tmp_path / "corrupt.avi", range(50, 54))
+    track = load_track(gpx)
+    for chunk in ([5, 9, 13], [30, 34], [60, 70, 80], [100, 111]):
+        frames = decode_chunk(video, chunk, track.start_s, track)
+        expected = sequential_images(video, chunk)
+        assert all(np.array_equal(f.image, e) for f, e in zip(frames, expected, strict=True)), chunk
+
+
+def test_a_chunk_over_a_corrupt_stretch_names_the_frame(drive, tmp_path):
+    video, gpx = drive
+    bad = corrupt_copy(video, tmp_path / "corrupt.avi", range(50, 54))
+    track = load_track(gpx)
+    with pytest.raises(VideoError, match="cannot decode frame 52 of 112"):
+        decode_chunk(bad, [48, 52, 56], track.start_s, track)
 
 
 def test_importing_the_worker_app_loads_no_model_runtime():
