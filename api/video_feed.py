@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -21,12 +22,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from tenken.errors import VideoError
+from tenken.errors import DataError, VideoError
 from vision.detections import Detections
 from vision.detector import Detector, Frame
 from vision.live import Incident, LiveFrame
 from vision.quicklook import QuickLook
 from vision.recording import FlightRecorder
+
+log = logging.getLogger(__name__)
 
 Image = npt.NDArray[np.uint8]
 Box = tuple[str, float, tuple[float, float, float, float]]  # label, confidence, x1 y1 x2 y2
@@ -239,6 +242,7 @@ class LiveVideoFeed:
     quicklook: QuickLook | None = None
     quicklook_every: int = 5  # frames: the map needs overlap, not every frame
     telemetry: dict[str, Any] | None = None  # the newest vehicle state, drawn on every frame
+    recording_errors: int = 0
     _pushed: int = field(default=0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -256,15 +260,23 @@ class LiveVideoFeed:
         annotated = draw_overlay(frame.image, boxes, incidents, self.telemetry)
         jpeg = encode_jpeg(annotated, width_px=self.width_px, quality=self.jpeg_quality)
         published = self.hub.publish(jpeg, frame.timestamp_s)
+        # The live picture matters most: a full disk or a bad pose costs the recording or the map, not it.
         with self._lock:
             if self.recorder is not None:
-                self.recorder.record_frame(frame.timestamp_s, jpeg, self.telemetry, frame.frame_id)
+                try:
+                    self.recorder.record_frame(frame.timestamp_s, jpeg, self.telemetry, frame.frame_id)
+                except OSError as exc:
+                    self.recording_errors += 1
+                    log.error("recording %s failed: %s", self.source, exc)
             if (
                 self.quicklook is not None
                 and frame.pose is not None
                 and self._pushed % self.quicklook_every == 0
             ):
-                self.quicklook.add(frame.image, frame.pose)
+                try:
+                    self.quicklook.add(frame.image, frame.pose)
+                except DataError as exc:
+                    log.warning("quick-look of %s skipped a frame: %s", self.source, exc)
             self._pushed += 1
         return published
 

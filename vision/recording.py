@@ -152,13 +152,15 @@ class FlightRecorder:
         return self._segment_id
 
     def _open(self, timestamp_s: float) -> None:
+        """Start a segment; if that fails (disk full, folder gone) the next frame tries again."""
         self._close_files()
+        self._segment_id = None
         segment_id = f"{max(0, round(timestamp_s * 1000)):013d}"
         while (self.folder / f"{segment_id}.jsonl").exists():  # a restart within the same millisecond
             segment_id = f"{int(segment_id) + 1:013d}"
-        self._segment_id, self._segment_start_s = segment_id, timestamp_s
         self._video = (self.folder / f"{segment_id}.mjpeg").open("ab")
         self._index = (self.folder / f"{segment_id}.jsonl").open("a", encoding="utf-8")
+        self._segment_id, self._segment_start_s = segment_id, timestamp_s
         self._offset = 0
         self.enforce_retention()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -125,3 +126,20 @@ def test_the_feed_draws_what_the_live_pipeline_detected_and_its_open_incidents()
     b, g, r = (int(v) for v in shown[150, 101])
     assert r > 200 and g < 120 and b < 60  # the fire box's edge
     assert (np.abs(shown[320:360, 0:300].astype(int) - 90).sum(axis=2) > 60).any()  # the incident label
+
+
+def test_a_failing_recording_does_not_stop_the_live_picture(tmp_path: Path) -> None:
+    from api.video_feed import LiveVideoFeed
+    from vision.live import LiveFrame
+    from vision.recording import FlightRecorder
+
+    recorder = FlightRecorder(tmp_path, "drone-1")
+    feed = LiveVideoFeed("drone-1", FrameHub(), recorder=recorder)
+    feed.push(LiveFrame("drone-1", 0, 1.0, np.zeros((36, 64, 3), np.uint8)))
+    for f in tmp_path.glob("drone-1/*"):
+        f.unlink()
+    (tmp_path / "drone-1").rmdir()
+    (tmp_path / "drone-1").write_text("not a folder any more")  # the next segment cannot be created
+    for i in range(1, 30):
+        feed.push(LiveFrame("drone-1", i, 1.0 + i, np.zeros((36, 64, 3), np.uint8)))
+    assert feed.hub.published == 30 and feed.recording_errors >= 1
