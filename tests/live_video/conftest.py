@@ -41,9 +41,18 @@ def tokens(services: Services) -> dict[str, str]:
 def client(settings: Settings, services: Services) -> Iterator[TestClient]:
     with TestClient(create_app(settings, services)) as c:
         yield c
+    close_live_video(c.app)
 
 
 @pytest.fixture
 def live_server(settings: Settings, services: Services) -> Iterator[LiveServer]:
     with LiveServer(settings, services) as server:
         yield server
+    close_live_video(server.server.config.app)
+
+
+def close_live_video(app: object) -> None:
+    """Stop the app's timeline thread and close its recordings (the app's lifespan does not own them)."""
+    video = getattr(getattr(app, "state", None), "live_video", None)
+    if video is not None:
+        video.close()
