@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from api.incident_recorder import IncidentRecorder
 from api.routers import exports, findings, incidents, jobs, live, page, tokens
 from api.services import Services, build_services
 from api.video import router as video_router
@@ -65,17 +66,23 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or build_services(settings)
-        cot = app.state.services.cot
-        if cot is not None:
-            cot.start(app.state.services.bus)
+        running: Services = services or build_services(settings)
+        app.state.services = running
+        if running.cot is not None:
+            running.cot.start(running.bus)
+        if running.recorder is None:
+            running.recorder = IncidentRecorder(running.store, running.bus)
+            running.recorder.start()
         try:
             yield
         finally:
             if owned:
-                app.state.services.close()
-            elif cot is not None:
-                cot.close()
+                running.close()
+            else:
+                running.recorder.close()
+                running.recorder = None
+                if running.cot is not None:
+                    running.cot.close()
 
     app = FastAPI(
         title="Tenken command post",

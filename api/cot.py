@@ -42,8 +42,16 @@ def _with_detail(event: ET.Element, callsign: str, remarks: str) -> ET.Element:
     return event
 
 
-def incident_cot(incident: dict[str, Any], stale_s: float) -> bytes:
-    """An incident as a CoT point of interest; a closed incident goes stale at once (TAK drops it)."""
+def incident_cot(incident: dict[str, Any], stale_s: float) -> bytes | None:
+    """An incident as a CoT point of interest; a closed incident goes stale at once (TAK drops it).
+
+    Takes both the store's events (`id`, `key`) and the live pipeline's (`incident_id`); None while
+    the incident has no position on the ground.
+    """
+    if incident.get("lat") is None or incident.get("lon") is None:
+        return None
+    ident = incident.get("key") or incident.get("incident_id") or incident["id"]
+    label = incident.get("id", incident.get("incident_id"))
     closed = incident.get("state") == "closed"
     event = pytak.gen_cot_xml(
         lat=incident["lat"],
@@ -51,17 +59,17 @@ def incident_cot(incident: dict[str, Any], stale_s: float) -> bytes:
         ce=float(incident.get("error_m") or UNKNOWN),
         hae=UNKNOWN,
         le=UNKNOWN,
-        uid=f"{UID_PREFIX}-incident-{incident['id']}",
+        uid=f"{UID_PREFIX}-incident-{ident}",
         stale=1 if closed else stale_s,  # pytak treats 0 as "default"; one second is "now"
         cot_type=INCIDENT_COT_TYPE,
     )
     assert event is not None
     kind = str(incident["kind"])
     remarks = (
-        f"Tenken {kind} incident {incident['id']} {incident.get('state', 'open')}: "
+        f"Tenken {kind} incident {label} {incident.get('state', 'open')}: "
         f"confidence {float(incident.get('confidence', 0)):.2f}, seen by {incident.get('source', '?')}"
     )
-    return ET.tostring(_with_detail(event, f"{kind.upper()} {incident['id']}", remarks))
+    return ET.tostring(_with_detail(event, f"{kind.upper()} {label}", remarks))
 
 
 def telemetry_cot(state: dict[str, Any], stale_s: float) -> bytes | None:

@@ -22,6 +22,7 @@ class Services:
     bus: EventBus
     executor: Any | None = None  # worker.executor's EmbeddedExecutor / CeleryExecutor
     cot: Any | None = None  # api.cot.CotForwarder when a TAK server is configured
+    recorder: Any | None = None  # api.incident_recorder.IncidentRecorder, started with the app
     # The newest telemetry of each drone, so a page opened mid-flight sees the drones at once.
     latest_telemetry: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -31,6 +32,8 @@ class Services:
         return self.settings.data_dir / "uploads"
 
     def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
         if self.cot is not None:
             self.cot.close()
         if self.executor is not None and hasattr(self.executor, "shutdown"):

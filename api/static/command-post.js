@@ -250,16 +250,22 @@
     });
   }
 
-  function upsertIncident(data) {
-    var entry = view.incidents[data.id];
-    var latlng = L.latLng(data.lat, data.lon);
+  // Incidents come from the store (`id`, `key`) and straight from the live pipeline (`incident_id`,
+  // which the store keeps as `key`): the key is what identifies one incident across both.
+  function upsertIncident(raw) {
+    var key = String(raw.key || raw.incident_id || raw.id);
+    var data = Object.assign({}, raw, { key: key, label: raw.id !== undefined ? raw.id : raw.incident_id });
+    var entry = view.incidents[key];
+    if (entry) { data.label = entry.data.label; }
+    var placed = typeof data.lat === "number" && typeof data.lon === "number";
     if (!entry) {
-      entry = { data: data, marker: L.marker(latlng, { icon: incidentIcon(data), zIndexOffset: 1000 }).addTo(incidentLayer) };
-      view.incidents[data.id] = entry;
+      entry = { data: data, marker: L.marker(placed ? L.latLng(data.lat, data.lon) : L.latLng(0, 0), { icon: incidentIcon(data), zIndexOffset: 1000 }) };
+      if (placed) { entry.marker.addTo(incidentLayer); }
+      view.incidents[key] = entry;
     } else {
       var stateChanged = entry.data.state !== data.state;
       entry.data = data;
-      entry.marker.setLatLng(latlng);
+      if (placed) { entry.marker.setLatLng(L.latLng(data.lat, data.lon)); if (!incidentLayer.hasLayer(entry.marker)) { entry.marker.addTo(incidentLayer); } }
       if (stateChanged) { entry.marker.setIcon(incidentIcon(data)); }
     }
     entry.marker.bindPopup('<div class="popup"><h3>' + escapeHtml(data.kind) + " · " + escapeHtml(data.state) + "</h3><table>" +
@@ -279,15 +285,15 @@
       alertsPending = false;
       var all = Object.keys(view.incidents).map(function (k) { return view.incidents[k].data; });
       var open = all.filter(function (d) { return d.state === "open"; })
-        .sort(function (a, b) { return b.first_seen_s - a.first_seen_s || b.id - a.id; });
-      var closed = all.filter(function (d) { return d.state !== "open"; })
-        .sort(function (a, b) { return (b.closed_s || 0) - (a.closed_s || 0) || b.id - a.id; }).slice(0, CLOSED_SHOWN);
+        .sort(function (a, b) { return b.first_seen_s - a.first_seen_s || String(b.key).localeCompare(String(a.key)); });
+      var closed = all.filter(function (d) { return d.state === "closed"; })
+        .sort(function (a, b) { return (b.closed_s || b.last_seen_s || 0) - (a.closed_s || a.last_seen_s || 0); }).slice(0, CLOSED_SHOWN);
       el("alert-count").textContent = open.length;
       el("alerts-empty").hidden = open.length > 0;
       el("alerts").innerHTML = open.concat(closed).map(function (d) {
-        return '<li data-id="' + escapeHtml(d.id) + '" class="' + (d.state === "open" ? "open" : "closed") + '">' +
-          '<span class="icon kind-' + escapeHtml(d.kind) + '">' + escapeHtml((INCIDENT_LABEL[d.kind] || d.kind).charAt(0)) + "</span><b>" + escapeHtml(d.kind) + " #" + escapeHtml(d.id) + "</b>" +
-          '<span class="meta">' + (d.state === "open" ? "since " + timeOf(d.first_seen_s) : "closed " + timeOf(d.closed_s)) +
+        return '<li data-id="' + escapeHtml(d.key) + '" class="' + (d.state === "open" ? "open" : "closed") + '">' +
+          '<span class="icon kind-' + escapeHtml(d.kind) + '">' + escapeHtml((INCIDENT_LABEL[d.kind] || d.kind).charAt(0)) + "</span><b>" + escapeHtml(d.kind) + " #" + escapeHtml(d.label) + "</b>" +
+          '<span class="meta">' + (d.state === "open" ? "since " + timeOf(d.first_seen_s) : "closed " + timeOf(d.closed_s || d.last_seen_s)) +
           " · " + fmt(100 * d.confidence, 0, " %") + " · " + escapeHtml(d.source) + "</span></li>";
       }).join("");
     });
@@ -296,7 +302,7 @@
   el("alerts").addEventListener("click", function (e) {
     var li = e.target.closest("li[data-id]");
     var entry = li && view.incidents[li.getAttribute("data-id")];
-    if (entry) { map.setView(entry.marker.getLatLng(), Math.max(map.getZoom(), 16)); entry.marker.openPopup(); }
+    if (entry && incidentLayer.hasLayer(entry.marker)) { map.setView(entry.marker.getLatLng(), Math.max(map.getZoom(), 16)); entry.marker.openPopup(); }
   });
 
   // --- drones ---------------------------------------------------------------------------------
@@ -424,7 +430,9 @@
     var bounds = L.latLngBounds([]);
     Object.keys(view.defects).forEach(function (k) { bounds.extend(view.defects[k].getLatLng()); });
     segmentLayer.eachLayer(function (g) { if (g.getBounds && g.getLayers().length) { bounds.extend(g.getBounds()); } });
-    Object.keys(view.incidents).forEach(function (k) { bounds.extend(view.incidents[k].marker.getLatLng()); });
+    Object.keys(view.incidents).forEach(function (k) {
+      if (incidentLayer.hasLayer(view.incidents[k].marker)) { bounds.extend(view.incidents[k].marker.getLatLng()); }
+    });
     Object.keys(view.drones).forEach(function (k) { if (view.drones[k].marker) { bounds.extend(view.drones[k].marker.getLatLng()); } });
     if (bounds.isValid()) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 18 }); }
   }

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from tenken.events import FINDINGS
+from tenken.events import FINDINGS, INCIDENTS
 from tenken.events_redis import RedisStreamBus
 from tenken.store.auth import create_token
 from tenken.store.db import Store
@@ -248,16 +248,48 @@ def test_incidents_fill_an_alert_list_that_keeps_its_order_as_they_update(browse
     b = post(served, "/api/incidents", sighting(f"b-{t}", "smoke", t + 1, 0.002))
     page.wait_for_function(
         f"document.querySelectorAll('#alerts li.open').length >= 2 && "
-        f"document.querySelector('#alerts li[data-id=\"{b['id']}\"]') !== null"
+        f"document.querySelector('#alerts li[data-id=\"{b['key']}\"]') !== null"
     )
     order = page.eval_on_selector_all("#alerts li.open", "els => els.map(e => e.dataset.id)")
     post(served, "/api/incidents", sighting(f"a-{t}", "fire", t + 5, 0.001) | {"confidence": 0.95})
-    page.wait_for_function(f"window.tenkenLive.view.incidents[{a['id']}].data.confidence === 0.95")
+    page.wait_for_function(f"window.tenkenLive.view.incidents[{a['key']!r}].data.confidence === 0.95")
     assert page.eval_on_selector_all("#alerts li.open", "els => els.map(e => e.dataset.id)") == order
     post(served, f"/api/incidents/{a['id']}/close", {"timestamp_s": t + 9})
-    page.wait_for_selector(f'#alerts li.closed[data-id="{a["id"]}"]')
+    page.wait_for_selector(f'#alerts li.closed[data-id="{a["key"]}"]')
     assert page.locator(".tenken-incident.closed").count() >= 1
     page.context.close()
+
+
+def test_an_incident_from_the_live_pipeline_is_shown_and_kept_in_the_store(browser, served):
+    page, _ = open_map(browser, served)
+    page.wait_for_function("window.tenkenLive.view.connected === true")
+    t = time.time()
+    incident_id = f"drone-1-{int(t)}"
+    served.bus.publish(INCIDENTS, pipeline_change(incident_id, t))
+    page.wait_for_selector(f'#alerts li.open[data-id="{incident_id}"]')
+    assert page.locator(".tenken-incident-flood").count() >= 1
+    page.context.close()
+    stored = httpx.get(served.url + "/api/incidents", params={"token": served.viewer, "kind": "flood"}).json()
+    assert incident_id in [i["key"] for i in stored]
+
+
+def pipeline_change(incident_id: str, t: float) -> dict:
+    """An incident change as `vision.live` publishes it."""
+    return {
+        "event": "opened",
+        "incident_id": incident_id,
+        "source": "drone-1",
+        "kind": "flood",
+        "state": "open",
+        "lat": ORIGIN[0] + 0.002,
+        "lon": ORIGIN[1] + 0.002,
+        "error_m": 15.0,
+        "first_seen_s": t - 3,
+        "last_seen_s": t,
+        "confidence": 0.77,
+        "sightings": 4,
+        "best_frame_id": 118,
+    }
 
 
 def test_the_live_drone_is_drawn_with_its_track_and_camera_footprint(browser, served):

@@ -115,3 +115,20 @@ def test_drone_positions_are_thinned_to_one_a_second_per_drone():
     sent = [forwarder.messages(TELEMETRY, STATE) for _ in range(5)]
     other = forwarder.messages(TELEMETRY, STATE | {"vehicle_id": "drone-2"})
     assert sum(m is not None for m in sent) == 1 and other is not None
+
+
+def test_a_live_pipeline_incident_is_sent_under_its_pipeline_id():
+    change = {
+        "event": "opened",
+        "incident_id": "drone-1-3",
+        "kind": "smoke",
+        "state": "open",
+        "lat": 35.6,
+        "lon": 140.1,
+        "error_m": 9.0,
+        "confidence": 0.8,
+        "source": "drone-1",
+    }
+    event = ET.fromstring(incident_cot(change, stale_s=60))
+    assert event.get("uid") == "tenken-incident-drone-1-3"
+    assert incident_cot(change | {"lat": None}, stale_s=60) is None

@@ -89,3 +89,53 @@ def test_an_unknown_incident_is_404(client, tokens):
         "/api/incidents/77/close", headers=auth(tokens["operator"]), json={"timestamp_s": 1.0}
     )
     assert closed.status_code == 404
+
+
+def pipeline_change(event: str, **overrides):
+    """An incident change as the live pipeline (`vision.live`) publishes it on the bus."""
+    body = {
+        "event": event,
+        "incident_id": "drone-1-4",
+        "source": "drone-1",
+        "kind": "smoke",
+        "state": "closed" if event == "closed" else "open",
+        "lat": 35.63,
+        "lon": 140.13,
+        "error_m": 9.5,
+        "first_seen_s": 1_790_000_000.0,
+        "last_seen_s": 1_790_000_012.0,
+        "confidence": 0.83,
+        "sightings": 5,
+        "best_frame_id": 120,
+    }
+    return body | overrides
+
+
+def wait_for_incidents(client, token, predicate, timeout_s=10.0):
+    """Poll the list until `predicate(list)` holds (the recorder is a background thread)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = client.get("/api/incidents", headers=auth(token)).json()
+        if predicate(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_incident_changes_from_the_live_pipeline_are_recorded_in_the_store(client, tokens, services):
+    services.bus.publish(INCIDENTS, pipeline_change("opened"))
+    found = wait_for_incidents(client, tokens["viewer"], lambda f: len(f) == 1)
+    assert [(i["key"], i["kind"], i["state"], i["frame_ref"]) for i in found] == [
+        ("drone-1-4", "smoke", "open", "drone-1/frame-120")
+    ]
+    services.bus.publish(INCIDENTS, pipeline_change("closed", last_seen_s=1_790_000_090.0))
+    found = wait_for_incidents(client, tokens["viewer"], lambda f: f and f[0]["state"] == "closed")
+    assert found[0]["state"] == "closed" and found[0]["closed_s"] == 1_790_000_090.0
+
+
+def test_a_pipeline_incident_without_a_ground_position_is_not_stored(client, tokens, services):
+    services.bus.publish(INCIDENTS, pipeline_change("opened", incident_id="cam-1", lat=None, lon=None))
+    services.bus.publish(INCIDENTS, pipeline_change("opened", incident_id="drone-1-5"))
+    found = wait_for_incidents(client, tokens["viewer"], lambda f: len(f) >= 1)
+    assert [i["key"] for i in found] == ["drone-1-5"]
