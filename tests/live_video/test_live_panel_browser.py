@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from api.video import live_video_of
 from tests.api.conftest import LiveServer
+from tests.live_video.conftest import close_live_video
 from vision.live import LiveFrame
 
 CHROMIUM = os.environ.get("TENKEN_CHROMIUM", "/usr/bin/chromium")
@@ -144,3 +145,82 @@ def test_live_panel_shows_boxes_and_an_incident_click_seeks_the_replay(
             browser.close()
     assert outside == []
     assert errors == []
+
+
+def screenshot(out: str) -> None:
+    """docs/img/live-panel.jpg: a simulated survey over a fire, streamed, recorded and mapped."""
+    import tempfile
+    from pathlib import Path
+
+    import cv2
+    from playwright.sync_api import sync_playwright
+
+    from api.services import Services
+    from tenken.events import InProcessBus
+    from tenken.settings import load_settings
+    from tenken.store.auth import create_token
+    from tenken.store.db import Store
+    from tests.live_video.flight import marker_world, red_blob_centroids, survey_flight
+    from vision.live import Incident
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(data_dir=Path(tmp), tile_url="", live_video_width_px=640)
+        store = Store(settings.effective_database_url)
+        services = Services(settings=settings, store=store, bus=InProcessBus())
+        with store.session() as s:
+            token = create_token(s, "viewer", "screenshot")[0]
+        with LiveServer(settings, services) as server:
+            app = server.server.config.app
+            assert isinstance(app, FastAPI)
+            feed = live_video_of(app).feed("drone-1")
+            feed.quicklook_every = 1
+            t0 = time.time() - 60
+            best: tuple[float, int, float] | None = None  # distance from the image centre, frame, time
+            for i, (image, pose) in enumerate(
+                survey_flight(marker_world(), alt_m=45.0, gimbal_below_horizon_deg=75.0)
+            ):
+                boxes = [
+                    ("fire", 0.88, (cx - 22, cy - 22, cx + 22, cy + 22))
+                    for cx, cy in red_blob_centroids(image, min_area_px=20)
+                ]
+                incident = Incident(
+                    "drone-1-1", "drone-1", "fire", "open", pose.lat, pose.lon, 3.0, t0, t0 + i, 0.9, 5, i
+                )
+                telemetry = {
+                    "alt_m": 45.0,
+                    "heading_deg": pose.heading_deg,
+                    "battery_pct": 81.0 - i / 5,
+                    "mode": "AUTO",
+                }
+                feed.push(LiveFrame("drone-1", i, t0 + i, image, pose), boxes=boxes,
+                          incidents=[incident] if boxes else [], telemetry=telemetry)  # fmt: skip
+                for _, _, (x1, y1, x2, y2) in boxes:
+                    off = abs((x1 + x2) / 2 - 320) + abs((y1 + y2) / 2 - 180)
+                    if best is None or off < best[0]:
+                        best = (off, i, t0 + i)
+            assert best is not None
+            feed.record_finding(best[2], {"event": "opened", "kind": "fire", "incident_id": "drone-1-1",
+                                          "source": "drone-1", "best_frame_id": best[1]})  # fmt: skip
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1500, "height": 820})
+                page.add_init_script(f"localStorage.setItem('tenken.token', {token!r})")
+                page.goto(server.url + "/map")
+                page.wait_for_selector("#live-timeline li[data-i]", timeout=15000)
+                page.check("#live-quicklook")
+                page.wait_for_selector(".tenken-quicklook", timeout=15000)
+                page.click("#live-timeline li[data-i]")
+                page.wait_for_timeout(1500)
+                page.screenshot(path=out.replace(".jpg", ".png"))
+                browser.close()
+            close_live_video(app)
+        store.dispose()
+    shot = cv2.imread(out.replace(".jpg", ".png"))
+    assert shot is not None
+    cv2.imwrite(out, shot, [cv2.IMWRITE_JPEG_QUALITY, 80])
+
+
+if __name__ == "__main__":
+    import sys
+
+    screenshot(sys.argv[1] if len(sys.argv) > 1 else "docs/img/live-panel.jpg")
