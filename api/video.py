@@ -25,7 +25,7 @@ from tenken.errors import DataError
 from tenken.events import INCIDENTS, EventBus
 from tenken.settings import Settings
 from vision.quicklook import LABEL as QUICKLOOK_LABEL
-from vision.quicklook import QuickLook
+from vision.quicklook import OverlayBounds, QuickLook
 from vision.recording import FlightRecorder, RecordingReader, check_source_name, recorded_sources
 
 BOUNDARY = "tenkenframe"
@@ -75,6 +75,21 @@ class LiveVideo:
                 )
                 self.feeds[source] = feed
             return feed
+
+    def live_counts(self) -> dict[str, tuple[int, int]]:
+        """Per live source: frames published and viewers watching."""
+        with self._lock:
+            return {n: (f.hub.published, len(self.viewers.get(n, []))) for n, f in self.feeds.items()}
+
+    def add_viewer(self, source: str) -> ViewerStats:
+        stats = ViewerStats()
+        with self._lock:
+            self.viewers.setdefault(source, []).append(stats)
+        return stats
+
+    def remove_viewer(self, source: str, stats: ViewerStats) -> None:
+        with self._lock:
+            self.viewers.get(source, []).remove(stats)
 
     def hub(self, source: str) -> FrameHub | None:
         with self._lock:
@@ -178,8 +193,7 @@ class QuickLookInfo(BaseModel):
 def sources(request: Request, _viewer: Viewer) -> list[LiveSource]:
     video = _video(request)
     recorded = set(recorded_sources(video.recordings_dir))
-    with video._lock:
-        live = {name: (f.hub.published, len(video.viewers.get(name, []))) for name, f in video.feeds.items()}
+    live = video.live_counts()
     names = sorted(set(live) | recorded)
     return [
         LiveSource(
@@ -259,9 +273,7 @@ async def live_video(
             status.HTTP_404_NOT_FOUND, f"no live video from {source!r} (is the drone streaming?)"
         )
     max_fps = video.settings.live_video_fps
-    stats = ViewerStats()
-    with video._lock:
-        video.viewers.setdefault(source, []).append(stats)
+    stats = video.add_viewer(source)
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -270,8 +282,7 @@ async def live_video(
             ):
                 yield part
         finally:
-            with video._lock:
-                video.viewers.get(source, []).remove(stats)
+            video.remove_viewer(source, stats)
 
     return StreamingResponse(
         body(),
@@ -301,11 +312,7 @@ def push_frame(
     if not jpeg.startswith(b"\xff\xd8"):
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "the body must be one JPEG image")
     feed = _video(request).feed(_source(source), quicklook=False)
-    t = timestamp_s if timestamp_s is not None else time.time()
-    frame = feed.hub.publish(jpeg, t)
-    with feed._lock:
-        if feed.recorder is not None:
-            feed.recorder.record_frame(t, jpeg, feed.telemetry)
+    frame = feed.publish_jpeg(jpeg, timestamp_s if timestamp_s is not None else time.time())
     return {"seq": frame.seq}
 
 
@@ -360,27 +367,31 @@ def timeline(
 # ---- quick-look map --------------------------------------------------------------------------------
 
 
-def _quicklook(request: Request, source: str) -> QuickLook:
+def _feed(request: Request, source: str) -> LiveVideoFeed:
     feed = _video(request).feeds.get(_source(source))
-    look = feed.quicklook if feed is not None else None
-    if look is None or look.frames_painted == 0:
+    if feed is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no live video from {source!r} in this server run")
+    return feed
+
+
+def _overlay(request: Request, source: str) -> tuple[Any, OverlayBounds, int]:
+    overlay = _feed(request, source).quicklook_overlay()
+    if overlay is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"no quick-look map of {source!r} yet (no posed frames)"
         )
-    return look
+    return overlay
 
 
 @router.get(
     "/quicklook/{source}", response_model=QuickLookInfo, summary="Quick-look map of the flight (bounds)"
 )
 def quicklook_info(source: str, request: Request, _viewer: Viewer) -> QuickLookInfo:
-    look = _quicklook(request, source)
-    with _video(request).feeds[source]._lock:
-        _, bounds = look.web_mercator()
+    _, bounds, frames = _overlay(request, source)
     return QuickLookInfo(
         source=source,
         label=QUICKLOOK_LABEL,
-        frames=look.frames_painted,
+        frames=frames,
         bounds=bounds.leaflet(),
         image_url=f"/api/quicklook/{source}/image.png",
         geotiff_url=f"/api/quicklook/{source}/map.tif",
@@ -389,9 +400,7 @@ def quicklook_info(source: str, request: Request, _viewer: Viewer) -> QuickLookI
 
 @router.get("/quicklook/{source}/image.png", summary="Quick-look map as a transparent PNG (Web Mercator)")
 def quicklook_png(source: str, request: Request, _viewer: Viewer) -> Response:
-    look = _quicklook(request, source)
-    with _video(request).feeds[source]._lock:
-        rgba, bounds = look.web_mercator()
+    rgba, bounds, _ = _overlay(request, source)
     ok, png = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
     if not ok:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, "PNG encoding failed")
@@ -407,12 +416,13 @@ def quicklook_png(source: str, request: Request, _viewer: Viewer) -> Response:
 
 @router.get("/quicklook/{source}/map.tif", summary="Quick-look map as a GeoTIFF (UTM; opens in QGIS)")
 def quicklook_geotiff(source: str, request: Request, _viewer: Viewer) -> Response:
-    look = _quicklook(request, source)
-    video = _video(request)
-    out = Path(video.recordings_dir) / source / "quicklook.tif"
+    feed = _feed(request, source)
+    out = Path(_video(request).recordings_dir) / source / "quicklook.tif"
     out.parent.mkdir(parents=True, exist_ok=True)
-    with video.feeds[source]._lock:
-        look.write_geotiff(out)
+    if not feed.write_quicklook(out):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no quick-look map of {source!r} yet (no posed frames)"
+        )
     return Response(
         out.read_bytes(),
         media_type="image/tiff",

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -26,7 +27,7 @@ from tenken.errors import DataError, VideoError
 from vision.detections import Detections
 from vision.detector import Detector, Frame
 from vision.live import Incident, LiveFrame
-from vision.quicklook import QuickLook
+from vision.quicklook import OverlayBounds, QuickLook
 from vision.recording import FlightRecorder
 
 log = logging.getLogger(__name__)
@@ -244,6 +245,7 @@ class LiveVideoFeed:
     telemetry: dict[str, Any] | None = None  # the newest vehicle state, drawn on every frame
     recording_errors: int = 0
     _pushed: int = field(default=0, repr=False)
+    _overlay: tuple[Image, OverlayBounds, int] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def push(
@@ -259,15 +261,8 @@ class LiveVideoFeed:
             self.telemetry = telemetry
         annotated = draw_overlay(frame.image, boxes, incidents, self.telemetry)
         jpeg = encode_jpeg(annotated, width_px=self.width_px, quality=self.jpeg_quality)
-        published = self.hub.publish(jpeg, frame.timestamp_s)
-        # The live picture matters most: a full disk or a bad pose costs the recording or the map, not it.
+        published = self.publish_jpeg(jpeg, frame.timestamp_s, frame.frame_id)
         with self._lock:
-            if self.recorder is not None:
-                try:
-                    self.recorder.record_frame(frame.timestamp_s, jpeg, self.telemetry, frame.frame_id)
-                except OSError as exc:
-                    self.recording_errors += 1
-                    log.error("recording %s failed: %s", self.source, exc)
             if (
                 self.quicklook is not None
                 and frame.pose is not None
@@ -275,10 +270,44 @@ class LiveVideoFeed:
             ):
                 try:
                     self.quicklook.add(frame.image, frame.pose)
-                except DataError as exc:
+                except DataError as exc:  # a bad pose costs the map a frame, never the live picture
                     log.warning("quick-look of %s skipped a frame: %s", self.source, exc)
             self._pushed += 1
         return published
+
+    def publish_jpeg(self, jpeg: bytes, timestamp_s: float, frame_id: int | None = None) -> HubFrame:
+        """Publish a finished JPEG to the viewers and append it to the recording."""
+        published = self.hub.publish(jpeg, timestamp_s)
+        with self._lock:
+            if self.recorder is not None:
+                try:
+                    self.recorder.record_frame(timestamp_s, jpeg, self.telemetry, frame_id)
+                except OSError as exc:  # a full disk costs the recording, never the live picture
+                    self.recording_errors += 1
+                    log.error("recording %s failed: %s", self.source, exc)
+        return published
+
+    def quicklook_overlay(self) -> tuple[Image, OverlayBounds, int] | None:
+        """The quick-look map in Web Mercator (RGBA), its bounds and frame count; None before any frame.
+
+        Kept until another frame is painted: the page asks for the bounds and the image in turn."""
+        with self._lock:
+            look = self.quicklook
+            if look is None or look.frames_painted == 0:
+                return None
+            cached = self._overlay
+            if cached is None or cached[2] != look.frames_painted:
+                rgba, bounds = look.web_mercator()
+                cached = self._overlay = (rgba, bounds, look.frames_painted)
+            return cached
+
+    def write_quicklook(self, path: Path) -> bool:
+        """Write the quick-look GeoTIFF; False before any frame was painted."""
+        with self._lock:
+            if self.quicklook is None or self.quicklook.frames_painted == 0:
+                return False
+            self.quicklook.write_geotiff(path)
+            return True
 
     def record_finding(self, timestamp_s: float, data: dict[str, Any]) -> None:
         """A finding or incident change for the replay timeline (the `incidents` channel's payload)."""
