@@ -129,6 +129,15 @@ class CombinedDetector:
         return merged
 
 
+def live_detector(incident_detector: Detector | None, person_detection: bool) -> Detector | None:
+    """The detector for `LivePipeline`: the incident model, joined by the person model when
+    search and rescue is on (pass `kinds=live_kinds(person_detection)` to the pipeline as well)."""
+    if not person_detection:
+        return incident_detector
+    person = load_person_detector()
+    return person if incident_detector is None else CombinedDetector([incident_detector, person])
+
+
 def person_crop(
     frame: npt.NDArray[np.uint8],
     box_xyxy: tuple[float, float, float, float],

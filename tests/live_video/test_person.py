@@ -21,6 +21,7 @@ from vision.person import (
     CombinedDetector,
     PersonDetector,
     coco_onnx_path,
+    live_detector,
     live_kinds,
     load_person_detector,
     person_crop,
@@ -126,3 +127,10 @@ def test_stored_person_crop_is_pixelated() -> None:
     same = (np.abs(np.diff(hidden.astype(int), axis=1)).sum(axis=2) == 0).mean()
     same_before = (np.abs(np.diff(plain.astype(int), axis=1)).sum(axis=2) == 0).mean()
     assert same > 0.8 > same_before
+
+
+def test_live_detector_adds_people_only_when_search_and_rescue_is_on() -> None:
+    fire = FixedDetector(("fire", "smoke"), [])
+    assert live_detector(fire, person_detection=False) is fire
+    both = live_detector(fire, person_detection=True)
+    assert both is not None and both.names == ("fire", "smoke", "person")
