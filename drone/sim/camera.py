@@ -7,6 +7,7 @@ so a patch planted at (lat, lon) is seen exactly where the georeferencing code w
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 SKY_BGR = (235, 206, 170)
 BOUNDARY = "tenkenframe"
 MIN_HEIGHT_M = 0.5  # on the ground the camera still sits on the landing gear
+SEND_BUFFER_BYTES = 64 * 1024
 
 
 def camera_for(pose: SimPose, *, width_px: int, height_px: int, hfov_deg: float) -> CameraModel:
@@ -133,6 +135,9 @@ class CameraServer:
                     self.send_error(404, "try /stream.mjpg or /frame.jpg")
 
             def _stream(self) -> None:
+                # A small send buffer: a slow reader then gets fresh frames late rather than stale ones
+                # (a big kernel buffer would hold a second of old frames, poses and all).
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
                 self.send_response(200)
                 self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
                 self.send_header("Cache-Control", "no-cache")

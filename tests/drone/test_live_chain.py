@@ -37,11 +37,11 @@ from ..api.conftest import LiveServer, RecordingExecutor
 from .conftest import HOME, square_ring, wait_until, write_area
 
 HFOV_DEG = 73.7
-SPEEDUP = 10.0
+SPEEDUP = 6.0  # frame-to-pose error grows with it: a frame 50 ms late is 3 m off at 10 m/s x 6
 # Planted incidents and how far from them the confirmed incidents may be placed.
 FIRE = PlantedPatch("fire", *offset_latlon(*HOME, 25.0, 18.0), 5.0)
 LANDSLIDE = PlantedPatch("landslide", *offset_latlon(*HOME, -22.0, -20.0), 7.0)
-MAX_ERROR_M = {"fire": 8.0, "landslide": 12.0}
+MAX_ERROR_M = {"fire": 10.0, "landslide": 12.0}
 
 
 class ColourPatchDetector:
