@@ -17,6 +17,7 @@ from tenken.events import EventBus
 from tenken.settings import Settings, get_settings
 from tenken.store.db import Store
 from worker import job_steps
+from worker.app import QueueNames, queue_names
 
 _state: dict[str, Any] = {}
 _state_lock = threading.Lock()
@@ -44,9 +45,7 @@ def _bus() -> EventBus:
         return bus
 
 
-def _queues() -> Any:
-    from worker.app import queue_names
-
+def _queues() -> QueueNames:
     return queue_names(_settings())
 
 
