@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from api.incident_recorder import IncidentRecorder
 from api.routers import exports, findings, incidents, jobs, live, page, tokens
 from api.services import Services, build_services
+from api.sse import LiveHub
 from api.video import router as video_router
 from tenken import __version__
 from tenken.errors import ConfigError, JobError, TenkenError, TrackError, VideoError
@@ -73,12 +74,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         if running.recorder is None:
             running.recorder = IncidentRecorder(running.store, running.bus)
             running.recorder.start()
+        if running.hub is None:
+            running.hub = LiveHub(running.bus)
+            running.hub.start()
         try:
             yield
         finally:
             if owned:
                 running.close()
             else:
+                running.hub.close()
+                running.hub = None
                 running.recorder.close()
                 running.recorder = None
                 if running.cot is not None:

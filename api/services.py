@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from api.sse import LiveHub
 from tenken.events import EventBus, InProcessBus
 from tenken.settings import Settings
 from tenken.store.db import Store
@@ -23,6 +24,7 @@ class Services:
     executor: Any | None = None  # worker.executor's EmbeddedExecutor / CeleryExecutor
     cot: Any | None = None  # api.cot.CotForwarder when a TAK server is configured
     recorder: Any | None = None  # api.incident_recorder.IncidentRecorder, started with the app
+    hub: LiveHub | None = None  # the one reader of the bus that feeds every stream client
     # The newest telemetry of each drone, so a page opened mid-flight sees the drones at once.
     latest_telemetry: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -32,6 +34,8 @@ class Services:
         return self.settings.data_dir / "uploads"
 
     def close(self) -> None:
+        if self.hub is not None:
+            self.hub.close()
         if self.recorder is not None:
             self.recorder.close()
         if self.cot is not None:

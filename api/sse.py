@@ -1,17 +1,30 @@
-"""Server-sent events: framing of bus events, and the stream a client follows with Last-Event-ID resume."""
+"""Server-sent events: one reader of the live bus per process fans events out to every stream client.
+
+A client that reconnects with `Last-Event-ID` first catches up from the bus (what it missed), then
+follows the shared feed. One reader per process instead of one per client keeps a wall of map
+screens from tying up the worker threads the rest of the API runs on, and Redis from one XREAD
+per viewer. A client too slow to keep up is dropped; its browser reconnects and catches up.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 
 import anyio
 
-from tenken.events import Event, EventBus
+from tenken.events import CHANNELS, Event, EventBus
+
+log = logging.getLogger(__name__)
 
 RETRY_MS = 1000  # how soon EventSource reconnects after a drop
 KEEPALIVE_S = 15.0  # a comment line this often keeps proxies and idle links from closing the stream
-POLL_S = 1.0  # how long one read of the bus waits, which bounds how late a disconnect is noticed
+POLL_S = 1.0  # how long one read of the bus waits; bounds how late a disconnect or stop is noticed
+CLIENT_BACKLOG = 1000  # batches queued for one client before it counts as too slow
 
 
 def format_event(event: Event) -> str:
@@ -23,30 +36,136 @@ def format_event(event: Event) -> str:
     return f"id: {event.event_id}\nevent: {event.channel}\ndata: {event.to_json()}\n\n"
 
 
+def id_order(event_id: str) -> tuple[int, int]:
+    """Event ids of both buses ("12-0", Redis "1764460000123-3") in publication order.
+
+    >>> id_order("9-0") < id_order("10-0")
+    True
+    """
+    head, _, tail = event_id.partition("-")
+    try:
+        return int(head), int(tail or 0)
+    except ValueError:
+        return 0, 0
+
+
+@dataclass(eq=False)
+class Subscriber:
+    channels: frozenset[str]
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[list[Event] | None] = field(default_factory=asyncio.Queue)
+    dropped: bool = False
+
+    def offer(self, events: Sequence[Event]) -> None:
+        """Called from the hub's thread."""
+        wanted = [e for e in events if e.channel in self.channels]
+        if wanted and not self.dropped:
+            self.loop.call_soon_threadsafe(self._put, wanted)
+
+    def _put(self, events: list[Event]) -> None:
+        if self.queue.qsize() >= CLIENT_BACKLOG:
+            self.dropped = True
+            self.queue.put_nowait(None)
+        else:
+            self.queue.put_nowait(events)
+
+
+class LiveHub:
+    """Reads every channel of the bus in one thread and hands each batch to the subscribers."""
+
+    def __init__(self, bus: EventBus, *, poll_s: float = POLL_S) -> None:
+        self.bus = bus
+        self.poll_s = poll_s
+        self.position = bus.last_id()
+        self._subscribers: set[Subscriber] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="live-hub", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def subscribe(self, channels: Sequence[str], loop: asyncio.AbstractEventLoop) -> tuple[Subscriber, str]:
+        """A new subscriber and the id of the newest event it will *not* receive from the feed."""
+        subscriber = Subscriber(frozenset(channels), loop)
+        with self._lock:
+            self._subscribers.add(subscriber)
+            return subscriber, self.position
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.discard(subscriber)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                events = self.bus.read(CHANNELS, self.position, self.poll_s, limit=500)
+            except Exception as exc:  # a Redis outage: keep trying, clients keep their streams
+                log.warning("live hub cannot read the bus: %s", exc)
+                self._stop.wait(self.poll_s)
+                continue
+            if not events:
+                continue
+            with self._lock:
+                self.position = events[-1].event_id
+                subscribers = list(self._subscribers)
+            for subscriber in subscribers:
+                subscriber.offer(events)
+
+
+async def _catch_up(bus: EventBus, channels: Sequence[str], after_id: str, until_id: str) -> list[Event]:
+    """Events on `channels` after `after_id` up to and including `until_id`, read from the bus."""
+    out: list[Event] = []
+    last = after_id
+    while id_order(last) < id_order(until_id):
+        batch = await anyio.to_thread.run_sync(partial(bus.read, channels, last, 0.0, limit=500))
+        batch = [e for e in batch if id_order(e.event_id) <= id_order(until_id)]
+        if not batch:
+            break
+        out.extend(batch)
+        last = batch[-1].event_id
+    return out
+
+
 async def event_stream(
-    bus: EventBus,
+    hub: LiveHub,
     channels: Sequence[str],
     after_id: str | None,
     is_disconnected: Callable[[], Awaitable[bool]],
     *,
-    poll_s: float = POLL_S,
     keepalive_s: float = KEEPALIVE_S,
 ) -> AsyncIterator[str]:
     """Events on `channels` after `after_id` (None: from now on), until the client goes away."""
-    # Fix the starting point before the first read, so nothing published meanwhile is missed.
-    last = after_id if after_id is not None else bus.last_id()
-    yield f"retry: {RETRY_MS}\n: connected\n\n"
-    quiet_s = 0.0
-    while not await is_disconnected():
-        events = await anyio.to_thread.run_sync(
-            partial(bus.read, channels, last, poll_s), abandon_on_cancel=True
-        )
-        if events:
-            quiet_s = 0.0
-            last = events[-1].event_id
-            yield "".join(format_event(e) for e in events)
-        else:
-            quiet_s += poll_s
-            if quiet_s >= keepalive_s:
+    subscriber, position = hub.subscribe(channels, asyncio.get_running_loop())
+    try:
+        yield f"retry: {RETRY_MS}\n: connected\n\n"
+        sent = position
+        if after_id is not None and id_order(after_id) < id_order(position):
+            missed = await _catch_up(hub.bus, channels, after_id, position)
+            if missed:
+                yield "".join(format_event(e) for e in missed)
+        elif after_id is not None:
+            sent = after_id
+        quiet_s = 0.0
+        while not await is_disconnected():
+            try:
+                batch = await asyncio.wait_for(subscriber.queue.get(), timeout=POLL_S)
+            except TimeoutError:
+                quiet_s += POLL_S
+                if quiet_s >= keepalive_s:
+                    quiet_s = 0.0
+                    yield ": keep-alive\n\n"
+                continue
+            if batch is None:
+                return  # too slow: end the stream; the browser reconnects and catches up
+            fresh = [e for e in batch if id_order(e.event_id) > id_order(sent)]
+            if fresh:
                 quiet_s = 0.0
-                yield ": keep-alive\n\n"
+                sent = fresh[-1].event_id
+                yield "".join(format_event(e) for e in fresh)
+    finally:
+        hub.unsubscribe(subscriber)

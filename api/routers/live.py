@@ -52,9 +52,11 @@ async def stream(
     """Each message has `id`, `event` (the channel) and one line of JSON `data`. Reconnecting with
     `Last-Event-ID` (or `?after=`) replays what was missed, as far back as the bus keeps events."""
     wanted = parse_channels(channels)
+    if services.hub is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the live feed is not running")
     resume = last_event_id or after
     return StreamingResponse(
-        event_stream(services.bus, wanted, resume, request.is_disconnected),
+        event_stream(services.hub, wanted, resume, request.is_disconnected),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
