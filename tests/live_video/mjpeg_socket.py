@@ -21,6 +21,7 @@ class SocketViewer:
     chunk_bytes: int = 65536
     delay_s: float = 0.0
     frame_times: list[float] = field(default_factory=list)
+    last_jpeg: bytes = b""
     status: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
     _sock: socket.socket | None = None
@@ -50,8 +51,9 @@ class SocketViewer:
                     return  # closed by close()
                 if not data:
                     return
-                for headers, _jpeg in parser.feed(data):
+                for headers, jpeg in parser.feed(data):
                     self.frame_times.append(float(headers.get("x-frame-time", "nan")))
+                    self.last_jpeg = jpeg
                 if self.delay_s:
                     time.sleep(self.delay_s)
         finally:
