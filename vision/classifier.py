@@ -1,7 +1,7 @@
 """Scene classifier runtime: class probabilities for whole frames from `.pt`, ONNX or OpenVINO weights.
 
 Preprocessing copies ultralytics' classification inference transform (shorter side resized to
-`imgsz`, centre crop, RGB in [0, 1]) so the three formats agree.
+`imgsz` with antialiasing, centre crop, RGB in [0, 1]) so the three formats agree.
 """
 
 from __future__ import annotations
@@ -53,17 +53,43 @@ def classify(classifier: SceneClassifier, frames: Sequence[Frame]) -> list[Scene
     return out
 
 
+def _triangle_taps(in_size: int, out_size: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Input indices and weights (out, taps) of PIL's antialiased bilinear resize along one axis."""
+    scale = in_size / out_size
+    support = max(scale, 1.0)
+    centres = (np.arange(out_size) + 0.5) * scale
+    taps = int(np.ceil(support)) * 2 + 1
+    first = np.floor(centres - support).astype(np.int64)
+    idx = first[:, None] + np.arange(taps)[None, :]
+    w = np.clip(1.0 - np.abs(idx + 0.5 - centres[:, None]) / support, 0.0, None)
+    w[(idx < 0) | (idx >= in_size)] = 0.0
+    w /= w.sum(axis=1, keepdims=True)
+    return np.clip(idx, 0, in_size - 1), w.astype(np.float32)
+
+
+def _resample_axis0(image: npt.NDArray[np.float32], out_size: int) -> npt.NDArray[np.float32]:
+    idx, w = _triangle_taps(image.shape[0], out_size)
+    out = np.zeros((out_size, *image.shape[1:]), np.float32)
+    for k in range(idx.shape[1]):  # a few taps: gathers, no BLAS threads
+        out += w[:, k].reshape(-1, *([1] * (image.ndim - 1))) * image[idx[:, k]]
+    return np.clip(np.rint(out), 0, 255)  # PIL rounds to 8 bits after each pass
+
+
+def resize_like_pil(image: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[np.uint8]:
+    """Bilinear resize with antialiasing, as PIL (and so ultralytics' classifier transform) does it."""
+    horizontal = _resample_axis0(image.astype(np.float32).transpose(1, 0, 2), width).transpose(1, 0, 2)
+    return _resample_axis0(np.ascontiguousarray(horizontal), height).astype(np.uint8)
+
+
 def preprocess(frames: Sequence[Frame], imgsz: int) -> npt.NDArray[np.float32]:
     """BGR frames -> (N, 3, imgsz, imgsz) RGB float blob: shorter side to imgsz, centre crop."""
-    import cv2
-
     blob = np.empty((len(frames), 3, imgsz, imgsz), np.float32)
     for i, frame in enumerate(frames):
         h, w = frame.shape[:2]
         scale = imgsz / min(h, w)
-        nh, nw = max(imgsz, round(h * scale)), max(imgsz, round(w * scale))
-        resized = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        top, left = (nh - imgsz) // 2, (nw - imgsz) // 2
+        nh, nw = max(imgsz, int(h * scale)), max(imgsz, int(w * scale))
+        resized = resize_like_pil(frame, nw, nh)
+        top, left = int(round((nh - imgsz) / 2.0)), int(round((nw - imgsz) / 2.0))
         crop = resized[top : top + imgsz, left : left + imgsz, ::-1]
         blob[i] = crop.transpose(2, 0, 1).astype(np.float32) / 255.0
     return blob

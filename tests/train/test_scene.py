@@ -48,7 +48,20 @@ def test_confusion_matrix_accuracy_and_per_class_recall() -> None:
 
 def test_preprocess_resizes_the_short_side_and_centre_crops() -> None:
     frame = np.zeros((100, 200, 3), np.uint8)
-    frame[:, 50:150] = (0, 0, 255)  # a red centre band, BGR
+    frame[:, 50:150] = (0, 0, 255)  # a red centre band, BGR: the centre crop keeps only it
     blob = preprocess([frame], 64)
     assert blob.shape == (1, 3, 64, 64)
-    assert blob[0, 0].min() == pytest.approx(1.0)  # channel 0 is red after BGR->RGB: all red
+    assert blob[0, 0, :, 2:-2].min() == pytest.approx(1.0)  # channel 0 is red after BGR->RGB
+    assert blob[0, 2].max() == 0.0
+
+
+def test_preprocess_matches_the_antialiased_resize_ultralytics_uses() -> None:
+    from PIL import Image
+    from torchvision import transforms
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (300, 416, 3), dtype=np.uint8)
+    ours = preprocess([frame], 224)[0]
+    pipeline = transforms.Compose([transforms.Resize(224), transforms.CenterCrop(224), transforms.ToTensor()])
+    reference = pipeline(Image.fromarray(np.ascontiguousarray(frame[..., ::-1]))).numpy()
+    assert np.abs(ours - reference).max() <= 1.5 / 255
