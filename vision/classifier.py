@@ -89,7 +89,7 @@ def preprocess(frames: Sequence[Frame], imgsz: int) -> npt.NDArray[np.float32]:
         scale = imgsz / min(h, w)
         nh, nw = max(imgsz, int(h * scale)), max(imgsz, int(w * scale))
         resized = resize_like_pil(frame, nw, nh)
-        top, left = int(round((nh - imgsz) / 2.0)), int(round((nw - imgsz) / 2.0))
+        top, left = round((nh - imgsz) / 2.0), round((nw - imgsz) / 2.0)
         crop = resized[top : top + imgsz, left : left + imgsz, ::-1]
         blob[i] = crop.transpose(2, 0, 1).astype(np.float32) / 255.0
     return blob
