@@ -379,3 +379,28 @@ if __name__ == "__main__":
     )
     save_screenshot(target)
     print(f"wrote {target}")
+
+
+def test_unreachable_tiles_leave_a_usable_map(browser, tmp_path):
+    refused = free_port()  # nothing listens there: tile requests fail at once, without any network
+    store = Store(f"sqlite:///{tmp_path / 'tenken.sqlite3'}")
+    seed_survey(store, defects_along(12))
+    with store.session() as s:
+        viewer = create_token(s, "viewer")[0]
+    store.dispose()
+    process, url, prefix = start_server(
+        tmp_path, tile_url=f"http://127.0.0.1:{refused}/{{z}}/{{x}}/{{y}}.png"
+    )
+    try:
+        page, record = open_map(
+            browser, Served(url, viewer, viewer, RedisStreamBus(REDIS_URL, key=prefix), "")
+        )
+        page.wait_for_selector("#tile-note", state="visible")
+        assert page.evaluate("window.tenkenLive.defectCount()") == 12
+        assert page.locator(".leaflet-control-scale-line").first.is_visible()
+        assert record["external"] == []
+        assert [e for e in record["errors"] if "ERR_CONNECTION_REFUSED" not in e] == []
+        page.context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

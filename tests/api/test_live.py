@@ -130,3 +130,35 @@ def test_latest_telemetry_of_each_drone_is_kept_for_new_pages(client, tokens):
 def test_malformed_telemetry_is_422(client, tokens, bad):
     response = client.post("/api/telemetry", headers=auth(tokens["operator"]), json=telemetry(**bad))
     assert response.status_code == 422
+
+
+def test_many_open_streams_neither_block_other_requests_nor_miss_events(live_server, tokens, services):
+    import asyncio
+
+    n_clients = 60  # more than the worker threads FastAPI runs plain routes on (40)
+
+    async def scenario():
+        async with httpx.AsyncClient(base_url=live_server.url, timeout=20) as http:
+            streams, opened = [], []
+            for _ in range(n_clients):
+                cm = http.stream("GET", "/api/stream", params={"token": tokens["viewer"], "channels": "jobs"})
+                response = await cm.__aenter__()
+                streams.append(cm)
+                opened.append(response)
+            me = await http.get("/api/me", headers=auth(tokens["viewer"]))
+            event_id = services.bus.publish(JOBS, {"job_id": "j9", "state": "completed"})
+
+            async def first_event_id(response):
+                async for line in response.aiter_lines():
+                    if line.startswith("id: "):
+                        return line[4:]
+                return None
+
+            ids = await asyncio.gather(*(first_event_id(r) for r in opened))
+            for cm in streams:
+                await cm.__aexit__(None, None, None)
+            return me.status_code, ids, event_id
+
+    status, ids, event_id = asyncio.run(scenario())
+    assert status == 200
+    assert ids == [event_id] * n_clients
