@@ -18,8 +18,8 @@ def frame(i, lat=HOME[0], lon=HOME[1], alt=100.0, heading=0.0, pitch=90.0):
 
 
 def fire_at_centre(f, conf=0.8):
-    # box whose bottom-centre is the image centre
-    return sightings_in_frame(f, [("fire", conf, (45.0, 40.0, 55.0, 50.0))])
+    # a box around the image centre (what a nadir camera places at the centre)
+    return sightings_in_frame(f, [("fire", conf, (45.0, 45.0, 55.0, 55.0))])
 
 
 def test_straight_down_camera_places_the_fire_under_the_drone():
@@ -30,7 +30,8 @@ def test_straight_down_camera_places_the_fire_under_the_drone():
 
 def test_fire_ahead_of_an_oblique_camera_is_placed_along_the_heading():
     f = frame(0, alt=50.0, heading=90.0, pitch=45.0)
-    (s,) = fire_at_centre(f)
+    # a flat box on the centre row: its bottom and its centre are the same row
+    (s,) = sightings_in_frame(f, [("fire", 0.8, (45.0, 50.0, 55.0, 50.0))])
     # centre pixel, 45 degrees down from 50 m: 50 m ahead, i.e. east
     east = offset_latlon(*HOME, 50.0, 0.0)
     assert distance_m(*east, s.lat, s.lon) < 0.5
@@ -76,6 +77,17 @@ def test_incident_out_of_view_stays_open_while_the_drone_flies_on():
     for i in range(4, 20):
         assert tracker.observe(frame(i, far_lat, far_lon), []) == []
     assert len(tracker.open_incidents()) == 1
+
+
+def test_oblique_view_places_a_fire_at_the_bottom_of_its_box_and_a_nadir_view_at_its_centre():
+    box = (40.0, 30.0, 60.0, 70.0)
+    (oblique,) = sightings_in_frame(frame(0, alt=50.0, pitch=30.0), [("fire", 0.8, box)])
+    (bottom,) = sightings_in_frame(frame(0, alt=50.0, pitch=30.0), [("fire", 0.8, (40.0, 70.0, 60.0, 70.0))])
+    (nadir,) = sightings_in_frame(frame(0, alt=50.0, pitch=90.0), [("fire", 0.8, box)])
+    assert distance_m(oblique.lat, oblique.lon, bottom.lat, bottom.lon) < 0.4 * distance_m(
+        HOME[0], HOME[1], bottom.lat, bottom.lon
+    )
+    assert distance_m(HOME[0], HOME[1], nadir.lat, nadir.lon) < 0.01
 
 
 def test_two_fires_far_apart_are_two_incidents():

@@ -137,8 +137,10 @@ def sightings_in_frame(
         return point.lat, point.lon, point.error_m
 
     for kind, conf, box in detections:
-        # Flames and smoke rise from the ground: the bottom of the box is where they start.
-        u, v = (box[0] + box[2]) / 2, box[3]
+        # Flames and smoke rise from the ground: seen obliquely, the bottom of the box is where they
+        # start; seen from straight above, the box is their footprint and its centre is best.
+        nadir = 1.0 if pose is None else min(1.0, max(0.0, pose.gimbal_pitch_deg / 90.0))
+        u, v = (box[0] + box[2]) / 2, box[3] - nadir * (box[3] - box[1]) / 2
         lat, lon, err = place(u, v)
         if pose is not None and lat is None:
             continue  # above the horizon: no ground position
