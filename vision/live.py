@@ -45,13 +45,38 @@ class DronePose:
         return CameraModel(max(self.alt_m, 0.5), self.gimbal_pitch_deg, self.hfov_deg, width_px, height_px)
 
 
+def drone_pose_from_telemetry(state: dict[str, Any], hfov_deg: float = 78.0) -> DronePose | None:
+    """A `DronePose` from a telemetry event (MAVLink gimbal convention: 0 level, -90 straight down)."""
+    try:
+        lat, lon = float(state["lat"]), float(state["lon"])
+        alt_m, heading = float(state["alt_m"]), float(state.get("heading_deg") or 0.0)
+    except (KeyError, TypeError, ValueError):
+        return None
+    gimbal = state.get("gimbal_pitch_deg")
+    below_horizon = 90.0 if gimbal is None else min(max(-float(gimbal), 0.0), 90.0)
+    return DronePose(
+        float(state.get("timestamp_s") or 0.0), lat, lon, alt_m, heading, below_horizon, hfov_deg
+    )
+
+
 @dataclass(frozen=True)
 class LiveFrame:
+    """One frame of a live source. Where detection ran elsewhere, `image` is None and `size_px` is set."""
+
     source: str  # the drone or camera id
     frame_id: int
     timestamp_s: float
-    image: npt.NDArray[np.uint8] = field(repr=False)
+    image: npt.NDArray[np.uint8] | None = field(default=None, repr=False)
     pose: DronePose | None = None
+    size_px: tuple[int, int] | None = None  # (width, height) when there is no image
+
+    @property
+    def width_height(self) -> tuple[int, int]:
+        if self.image is not None:
+            return int(self.image.shape[1]), int(self.image.shape[0])
+        if self.size_px is None:
+            raise ValueError("a LiveFrame needs an image or its size")
+        return self.size_px
 
 
 @dataclass(frozen=True)
@@ -113,7 +138,7 @@ def sightings_in_frame(
     scene: Sequence[tuple[str, float]] = (),
 ) -> list[Sighting]:
     """Place a frame's detections (kind, confidence, box) and scene classes (kind, probability)."""
-    h, w = frame.image.shape[:2]
+    w, h = frame.width_height
     pose = frame.pose
     cam = pose.camera(w, h) if pose else None
     out: list[Sighting] = []
@@ -271,7 +296,7 @@ def _view_polygon(frame: LiveFrame) -> tuple[Polygon | None, LocalProjection | N
     pose = frame.pose
     if pose is None:
         return None, None
-    h, w = frame.image.shape[:2]
+    w, h = frame.width_height
     ring = footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), max_range_m=500.0)
     if len(ring) < 3:
         return None, None
@@ -308,7 +333,9 @@ class LivePipeline:
         """Run one batch of frames (in time order) and publish every incident change."""
         if not frames:
             return []
-        images = [f.image for f in frames]
+        images = [f.image for f in frames if f.image is not None]
+        if len(images) != len(frames):
+            raise ValueError("LivePipeline.process needs the frames' images")
         dets = self.detector.predict(images) if self.detector is not None else [None] * len(frames)
         scenes: list[list[tuple[str, float]]] = [[] for _ in frames]
         if self.classifier is not None:

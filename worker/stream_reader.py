@@ -17,14 +17,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
 from tenken.errors import VideoError
-from tenken.events import FINDINGS, TELEMETRY, EventBus
+from tenken.events import FINDINGS, INCIDENTS, TELEMETRY, EventBus
+from vision.confirmation import ConfirmationPolicy
+from vision.live import IncidentTracker, LiveFrame, drone_pose_from_telemetry, sightings_in_frame
 from worker.live import detect_jpeg_batch, encode_jpeg
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ class StreamConfig:
     max_in_flight: int = 4  # batches sent and not yet published
     jpeg_quality: int = 85
     max_width_px: int = 1280  # larger frames are scaled down before sending
+    hfov_deg: float = 78.0  # the camera's horizontal field of view, for placing findings
+    incident_kinds: tuple[str, ...] = ("fire", "smoke", "landslide", "flood")
+    confirmation: ConfirmationPolicy = field(default_factory=ConfirmationPolicy)
 
 
 def is_live(source: str) -> bool:
@@ -175,6 +180,11 @@ class StreamStats:
     published: int = 0  # frames with at least one detection
 
 
+def _box(values: list[float]) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = (float(v) for v in values)
+    return x1, y1, x2, y2
+
+
 def _scaled(image: np.ndarray, max_width_px: int) -> np.ndarray:
     h, w = image.shape[:2]
     if w <= max_width_px:
@@ -194,11 +204,32 @@ def run_stream(
     """Read, batch, send, and publish results in frame order until the source ends."""
     stats = StreamStats()
     in_flight: deque[Pending] = deque()
+    incidents = IncidentTracker(config.stream_id, config.confirmation)
+
+    def confirm(result: dict[str, Any]) -> None:
+        # Results arrive here in frame order, which confirmation needs.
+        pose_state = result.get("pose")
+        width, height = result["size"]
+        frame = LiveFrame(
+            config.stream_id,
+            int(result["frame_index"]),
+            float(result["timestamp_s"]),
+            pose=drone_pose_from_telemetry(pose_state, config.hfov_deg) if pose_state else None,
+            size_px=(int(width), int(height)),
+        )
+        boxes = [
+            (d["class_name"], float(d["confidence"]), _box(d["box_xyxy"]))
+            for d in result["detections"]
+            if d["class_name"] in config.incident_kinds
+        ]
+        for change in incidents.observe(frame, sightings_in_frame(frame, boxes)):
+            bus.publish(INCIDENTS, {"event": change.event, **change.incident.as_event()})
 
     def publish_ready(block: bool) -> None:
         while in_flight and (block or in_flight[0].ready()):
             results = in_flight.popleft().get(timeout=result_timeout_s)
             for result in results:
+                confirm(result)
                 if result["detections"]:
                     bus.publish(
                         FINDINGS, {"kind": "live_detections", "stream_id": config.stream_id, **result}

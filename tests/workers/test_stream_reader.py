@@ -50,3 +50,35 @@ def test_a_source_that_does_not_open_is_a_video_error():
 
     with pytest.raises(VideoError, match="cannot open video source"):
         next(sample_frames("/nonexistent/stream.mp4", 0.5))
+
+
+def test_stream_findings_seen_in_enough_frames_become_incidents_published_once(mjpeg_url):
+    from tenken.events import INCIDENTS
+
+    bus = InProcessBus()
+    telemetry = TelemetryHistory(None)
+    telemetry.add(
+        {
+            "timestamp_s": time.time() - 1.0,
+            "lat": 35.61,
+            "lon": 140.11,
+            "alt_m": 60.0,
+            "heading_deg": 45.0,
+            "gimbal_pitch_deg": -90.0,
+        }
+    )
+    # The painted potholes stand in for fires: this test is about confirmation, not the model.
+    config = StreamConfig(
+        source=mjpeg_url,
+        stream_id="drone-1",
+        model=DETECTOR,
+        every_s=0.05,
+        batch_frames=3,
+        incident_kinds=("D40",),
+    )
+    run_stream(config, submit_in_process, bus, telemetry)
+    events = [e.data for e in bus.read([INCIDENTS], "0-0", timeout_s=0.1, limit=10_000)]
+    opened = [e for e in events if e["event"] == "opened"]
+    assert opened, "a pothole seen in consecutive frames must be confirmed"
+    assert len({e["incident_id"] for e in opened}) == len(opened)  # each opens once
+    assert all(e["kind"] == "D40" and e["sightings"] >= 3 and e["lat"] is not None for e in opened)
