@@ -25,7 +25,7 @@ from tenken.errors import DataError
 from tenken.events import INCIDENTS, EventBus
 from tenken.settings import Settings
 from vision.quicklook import LABEL as QUICKLOOK_LABEL
-from vision.quicklook import OverlayBounds, QuickLook
+from vision.quicklook import OverlayBounds, QuickLook, quicklook_from_recording
 from vision.recording import FlightRecorder, RecordingReader, check_source_name, recorded_sources
 
 BOUNDARY = "tenkenframe"
@@ -46,6 +46,8 @@ class LiveVideo:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._follower: threading.Thread | None = None
+        # quick-looks rebuilt from recordings: source -> (frames recorded, map, overlay)
+        self._rebuilt: dict[str, tuple[int, QuickLook, tuple[Any, OverlayBounds, int]]] = {}
 
     def feed(self, source: str, *, record: bool = True, quicklook: bool = True) -> LiveVideoFeed:
         """The feed of `source`, created with the settings' size, quality and recording on first use."""
@@ -122,6 +124,23 @@ class LiveVideo:
         t = data.get("last_seen_s") or data.get("timestamp_s") or time.time()
         feed.record_finding(float(t), data)
         return True
+
+    def recorded_quicklook(self, source: str) -> tuple[QuickLook, tuple[Any, OverlayBounds, int]] | None:
+        """The quick-look rebuilt from the source's recording (kept until more frames are recorded);
+        None when no recorded frame has a pose."""
+        reader = self.reader(source)
+        count = reader.frame_count()
+        with self._lock:
+            cached = self._rebuilt.get(source)
+        if cached is None or cached[0] != count:
+            look = quicklook_from_recording(reader)
+            if look.frames_painted == 0:
+                return None
+            rgba, bounds = look.web_mercator()
+            cached = (count, look, (rgba, bounds, look.frames_painted))
+            with self._lock:
+                self._rebuilt[source] = cached
+        return cached[1], cached[2]
 
     def reader(self, source: str) -> RecordingReader:
         return RecordingReader(self.recordings_dir, source)
@@ -367,18 +386,17 @@ def timeline(
 # ---- quick-look map --------------------------------------------------------------------------------
 
 
-def _feed(request: Request, source: str) -> LiveVideoFeed:
-    feed = _video(request).feeds.get(_source(source))
-    if feed is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no live video from {source!r} in this server run")
-    return feed
-
-
 def _overlay(request: Request, source: str) -> tuple[Any, OverlayBounds, int]:
-    overlay = _feed(request, source).quicklook_overlay()
+    """The live feed's quick-look, or else the one rebuilt from the recording (after a restart)."""
+    video = _video(request)
+    feed = video.feeds.get(_source(source))
+    overlay = feed.quicklook_overlay() if feed is not None else None
+    if overlay is None:
+        rebuilt = video.recorded_quicklook(source)
+        overlay = rebuilt[1] if rebuilt is not None else None
     if overlay is None:
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no quick-look map of {source!r} yet (no posed frames)"
+            status.HTTP_404_NOT_FOUND, f"no quick-look map of {source!r} yet (no frames with a pose)"
         )
     return overlay
 
@@ -416,13 +434,17 @@ def quicklook_png(source: str, request: Request, _viewer: Viewer) -> Response:
 
 @router.get("/quicklook/{source}/map.tif", summary="Quick-look map as a GeoTIFF (UTM; opens in QGIS)")
 def quicklook_geotiff(source: str, request: Request, _viewer: Viewer) -> Response:
-    feed = _feed(request, source)
-    out = Path(_video(request).recordings_dir) / source / "quicklook.tif"
+    video = _video(request)
+    feed = video.feeds.get(_source(source))
+    out = Path(video.recordings_dir) / source / "quicklook.tif"
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not feed.write_quicklook(out):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no quick-look map of {source!r} yet (no posed frames)"
-        )
+    if feed is None or not feed.write_quicklook(out):
+        rebuilt = video.recorded_quicklook(source)
+        if rebuilt is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"no quick-look map of {source!r} yet (no frames with a pose)"
+            )
+        rebuilt[0].write_geotiff(out)
     return Response(
         out.read_bytes(),
         media_type="image/tiff",

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -259,9 +259,13 @@ class LiveVideoFeed:
         """Draw, encode once, publish to viewers, record, and paint the quick-look."""
         if telemetry is not None:
             self.telemetry = telemetry
-        annotated = draw_overlay(frame.image, boxes, incidents, self.telemetry)
+        image = frame.image
+        if image is None:  # detection ran where the pixels are: that side sends JPEGs (publish_jpeg)
+            raise VideoError(f"live frame {frame.frame_id} of {self.source} has no image to show")
+        annotated = draw_overlay(image, boxes, incidents, self.telemetry)
         jpeg = encode_jpeg(annotated, width_px=self.width_px, quality=self.jpeg_quality)
-        published = self.publish_jpeg(jpeg, frame.timestamp_s, frame.frame_id)
+        pose = asdict(frame.pose) if frame.pose is not None else None
+        published = self.publish_jpeg(jpeg, frame.timestamp_s, frame.frame_id, pose)
         with self._lock:
             if (
                 self.quicklook is not None
@@ -269,19 +273,21 @@ class LiveVideoFeed:
                 and self._pushed % self.quicklook_every == 0
             ):
                 try:
-                    self.quicklook.add(frame.image, frame.pose)
+                    self.quicklook.add(image, frame.pose)
                 except DataError as exc:  # a bad pose costs the map a frame, never the live picture
                     log.warning("quick-look of %s skipped a frame: %s", self.source, exc)
             self._pushed += 1
         return published
 
-    def publish_jpeg(self, jpeg: bytes, timestamp_s: float, frame_id: int | None = None) -> HubFrame:
+    def publish_jpeg(
+        self, jpeg: bytes, timestamp_s: float, frame_id: int | None = None, pose: dict[str, Any] | None = None
+    ) -> HubFrame:
         """Publish a finished JPEG to the viewers and append it to the recording."""
         published = self.hub.publish(jpeg, timestamp_s)
         with self._lock:
             if self.recorder is not None:
                 try:
-                    self.recorder.record_frame(timestamp_s, jpeg, self.telemetry, frame_id)
+                    self.recorder.record_frame(timestamp_s, jpeg, self.telemetry, frame_id, pose)
                 except OSError as exc:  # a full disk costs the recording, never the live picture
                     self.recording_errors += 1
                     log.error("recording %s failed: %s", self.source, exc)

@@ -27,6 +27,7 @@ from pyproj import CRS, Transformer
 from tenken.errors import DataError
 from tenken.geo import CameraModel, offset_latlon, rotate_to_east_north
 from vision.live import DronePose
+from vision.recording import RecordingReader
 
 Image = npt.NDArray[np.uint8]
 LABEL = "quick-look, not an orthophoto"
@@ -339,3 +340,19 @@ class QuickLook:
         if not cv2.imwrite(str(path), bgra):
             raise DataError(f"cannot write the quick-look PNG to {path}")
         return bounds
+
+
+def quicklook_from_recording(reader: RecordingReader, *, every: int = 5, m_per_px: float = 0.5) -> QuickLook:
+    """Rebuild a flight's quick-look from its recording (after a restart, or for a finished flight).
+
+    The recorded frames carry what the live video drew on them (boxes, labels): the rebuilt map
+    shows those too, where no steeper view of the same ground covers them.
+    """
+    look = QuickLook(m_per_px=m_per_px)
+    for frame in reader.posed_frames(every):
+        image = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        if image is None or frame.pose is None:
+            continue
+        fields = {k: v for k, v in frame.pose.items() if k in DronePose.__dataclass_fields__}
+        look.add(np.asarray(image, np.uint8), DronePose(**fields))
+    return look

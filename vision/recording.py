@@ -19,7 +19,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -46,6 +46,7 @@ class FrameRecord:
     offset: int
     size: int
     telemetry: dict[str, Any] | None = None
+    pose: dict[str, Any] | None = None  # the camera pose (vision.live.DronePose fields)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class RecordedFrame:
     frame_id: int
     jpeg: bytes
     telemetry: dict[str, Any] | None
+    pose: dict[str, Any] | None = None
 
 
 @dataclass
@@ -106,6 +108,7 @@ def read_segment(folder: Path, segment_id: str) -> Segment:
                     int(row["offset"]),
                     int(row["size"]),
                     row.get("telemetry"),
+                    row.get("pose"),
                 )
                 if rec.offset + rec.size <= video_size:
                     segment.frames.append(rec)
@@ -175,8 +178,11 @@ class FlightRecorder:
         jpeg: bytes,
         telemetry: dict[str, Any] | None = None,
         frame_id: int | None = None,
+        pose: dict[str, Any] | None = None,
     ) -> None:
-        """Append one JPEG frame taken at `timestamp_s`; starts a new segment every `segment_s`."""
+        """Append one JPEG frame taken at `timestamp_s`; starts a new segment every `segment_s`.
+
+        `pose` (the camera's pose, if known) lets the quick-look map be rebuilt from the recording."""
         if self._segment_id is None or timestamp_s - self._segment_start_s >= self.segment_s:
             self._open(timestamp_s)
         assert self._video is not None
@@ -187,6 +193,8 @@ class FlightRecorder:
         row = {"kind": "frame", "t": timestamp_s, "frame_id": fid, "offset": self._offset, "size": len(jpeg)}
         if telemetry is not None:
             row["telemetry"] = telemetry
+        if pose is not None:
+            row["pose"] = pose
         self._write_line(row)
         self._offset += len(jpeg)
 
@@ -301,7 +309,21 @@ class RecordingReader:
         with (self.folder / f"{segment.segment_id}.mjpeg").open("rb") as video:
             video.seek(rec.offset)
             jpeg = video.read(rec.size)
-        return RecordedFrame(segment.segment_id, rec.timestamp_s, rec.frame_id, jpeg, rec.telemetry)
+        return RecordedFrame(segment.segment_id, rec.timestamp_s, rec.frame_id, jpeg, rec.telemetry, rec.pose)
+
+    def posed_frames(self, every: int = 1) -> Iterator[RecordedFrame]:
+        """Every `every`-th recorded frame that has a camera pose, oldest first."""
+        n = 0
+        for segment in self.segments():
+            for rec in segment.frames:
+                if rec.pose is None:
+                    continue
+                if n % every == 0:
+                    yield self._read(segment, rec)
+                n += 1
+
+    def frame_count(self) -> int:
+        return sum(len(s.frames) for s in self.segments())
 
 
 def recorded_sources(root: Path) -> list[str]:
