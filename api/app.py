@@ -100,6 +100,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             "admin manages tokens."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by api.routers.page from local assets, so it works offline
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services

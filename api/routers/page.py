@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import ServicesDep
@@ -30,6 +31,19 @@ def root() -> RedirectResponse:
 @router.get("/map", include_in_schema=False)
 def map_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/docs", include_in_schema=False)
+def api_reference() -> HTMLResponse:
+    """The interactive OpenAPI reference, from vendored Swagger UI (FastAPI's default uses a CDN)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Tenken command post API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger/swagger-ui.css",
+        swagger_favicon_url="data:,",
+        swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+    )
 
 
 @router.get("/api/config", response_model=MapConfig, tags=["map"], summary="Map settings (public)")

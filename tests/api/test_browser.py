@@ -404,3 +404,24 @@ def test_unreachable_tiles_leave_a_usable_map(browser, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_api_reference_page_works_offline(browser, served):
+    context = browser.new_context()
+    external: list[str] = []
+
+    def guard(route):
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost") or route.request.url.startswith(
+            "data:"
+        ):
+            route.continue_()
+        else:
+            external.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.goto(served.url + "/docs")
+    page.wait_for_selector('.opblock-summary-path[data-path="/api/findings"]')
+    assert external == []
+    context.close()
