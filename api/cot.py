@@ -2,7 +2,7 @@
 
 The forwarder follows the live bus (so incidents raised by any worker reach TAK), turns each
 incident change and drone state into a CoT `<event>` and writes it over TCP, UDP or TLS
-(`cot_url`: tcp://host:8087, udp+wo://host:6969, tls://host:8089 with client certificates).
+(`cot_url`: tcp://host:8087, udp://host:6969, tls://host:8089 with client certificates).
 """
 
 from __future__ import annotations
@@ -104,7 +104,11 @@ def telemetry_cot(state: dict[str, Any], stale_s: float) -> bytes | None:
 
 def pytak_config(settings: Settings) -> configparser.SectionProxy:
     parser = configparser.ConfigParser(interpolation=None)
-    values = {"COT_URL": settings.cot_url or ""}
+    url = settings.cot_url or ""
+    # Tenken only sends: pytak's plain udp:// would also bind the server's address to listen.
+    if url.startswith("udp://"):
+        url = "udp+wo://" + url.removeprefix("udp://")
+    values = {"COT_URL": url}
     if settings.cot_tls_cert:
         values["PYTAK_TLS_CLIENT_CERT"] = str(settings.cot_tls_cert)
     if settings.cot_tls_key:

@@ -132,3 +132,19 @@ def test_a_live_pipeline_incident_is_sent_under_its_pipeline_id():
     event = ET.fromstring(incident_cot(change, stale_s=60))
     assert event.get("uid") == "tenken-incident-drone-1-3"
     assert incident_cot(change | {"lat": None}, stale_s=60) is None
+
+
+def test_cot_also_goes_out_over_udp():
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(10)
+    bus = InProcessBus()
+    forwarder = CotForwarder(load_settings(cot_url=f"udp://127.0.0.1:{receiver.getsockname()[1]}"))
+    forwarder.start(bus)
+    try:
+        bus.publish(INCIDENTS, INCIDENT)
+        datagram, _ = receiver.recvfrom(65536)
+    finally:
+        forwarder.close()
+        receiver.close()
+    assert ET.fromstring(datagram).get("uid") == "tenken-incident-7"
