@@ -72,8 +72,8 @@ class IncidentRecorder:
         self._thread.start()
 
     def close(self) -> None:
+        """Stop recording at once; the thread ends when its current read of the bus returns."""
         self._stop.set()
-        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         last = self._after_id
@@ -86,6 +86,8 @@ class IncidentRecorder:
                 continue
             for event in events:
                 last = event.event_id
+                if self._stop.is_set():
+                    return
                 if not is_pipeline_change(event.data):
                     continue
                 try:

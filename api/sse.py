@@ -86,8 +86,8 @@ class LiveHub:
         self._thread.start()
 
     def close(self) -> None:
+        """Stop dispatching at once; the thread ends when its current read of the bus returns."""
         self._stop.set()
-        self._thread.join(timeout=5)
 
     def subscribe(self, channels: Sequence[str], loop: asyncio.AbstractEventLoop) -> tuple[Subscriber, str]:
         """A new subscriber and the id of the newest event it will *not* receive from the feed."""
@@ -108,7 +108,7 @@ class LiveHub:
                 log.warning("live hub cannot read the bus: %s", exc)
                 self._stop.wait(self.poll_s)
                 continue
-            if not events:
+            if not events or self._stop.is_set():
                 continue
             with self._lock:
                 self.position = events[-1].event_id
