@@ -147,3 +147,12 @@ def test_the_openapi_schema_lists_every_resource(client):
         "/api/tokens",
     ):
         assert path in paths
+
+
+def test_the_map_page_is_public_holds_no_data_and_cannot_be_framed(client):
+    page = client.get("/map")
+    assert page.status_code == 200 and "tenken" in page.text.lower()
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/map"
+    assert client.get("/api/config").json()["tile_url"] == ""
