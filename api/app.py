@@ -19,6 +19,7 @@ from api.sse import LiveHub
 from api.video import router as video_router
 from tenken import __version__
 from tenken.errors import ConfigError, JobError, TenkenError, TrackError, VideoError
+from tenken.report.writer import check_tile_url
 from tenken.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ async def _on_tenken_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The command-post app. Pass `services` to run on a given store/bus/executor (tests, benches)."""
+    check_tile_url(settings.tile_url)  # a bad template fails `tenken serve` at once, not the page later
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

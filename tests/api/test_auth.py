@@ -156,3 +156,11 @@ def test_the_map_page_is_public_holds_no_data_and_cannot_be_framed(client):
     assert page.headers["x-content-type-options"] == "nosniff"
     assert client.get("/", follow_redirects=False).headers["location"] == "/map"
     assert client.get("/api/config").json()["tile_url"] == ""
+
+
+def test_a_bad_tile_url_stops_the_app_from_being_built(settings, services):
+    from api.app import create_app
+    from tenken.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"must contain \{z\}, \{x\} and \{y\}"):
+        create_app(settings.model_copy(update={"tile_url": "http://tiles.example/map.png"}), services)
