@@ -18,11 +18,12 @@ def serve(
     from api.app import create_app
 
     settings = get_settings()
+    app = create_app(settings)
     typer.echo(
         f"Tenken command post on http://{host or settings.api_host}:{port or settings.api_port}/map", err=True
     )
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level=log_level,
