@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from api.incident_recorder import IncidentRecorder
+from api.live_source import LiveSource, LiveSourceSpec
 from api.routers import exports, findings, incidents, jobs, live, page, tokens
 from api.services import Services, build_services
 from api.sse import LiveHub
@@ -62,8 +63,11 @@ async def _on_tenken_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=code, content={"detail": str(exc)})
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    """The command-post app. Pass `services` to run on a given store/bus/executor (tests, benches)."""
+def create_app(
+    settings: Settings, services: Services | None = None, live_sources: Sequence[LiveSourceSpec] = ()
+) -> FastAPI:
+    """The command-post app. Pass `services` to run on a given store/bus/executor (tests, benches),
+    and `live_sources` for drone feeds the command post runs itself (`tenken serve --live`)."""
     check_tile_url(settings.tile_url)  # a bad template fails `tenken serve` at once, not the page later
 
     @asynccontextmanager
@@ -79,9 +83,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         if running.hub is None:
             running.hub = LiveHub(running.bus)
             running.hub.start()
+        feeds = [LiveSource(app, spec).start() for spec in live_sources]
         try:
             yield
         finally:
+            for feed in feeds:
+                feed.stop()
             if owned:
                 running.close()
             else:

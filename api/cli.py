@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from tenken.errors import ConfigError
 from tenken.settings import get_settings
 
 
@@ -11,14 +12,41 @@ def serve(
     host: str | None = typer.Option(None, help="Address to listen on (setting api_host, default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port to listen on (setting api_port, default 8600)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    live: list[str] = typer.Option(
+        [],
+        "--live",
+        help="A drone feed to watch, ID=URL (RTSP, UDP, HTTP MJPEG or a file); repeatable. "
+        "Its pose comes from the telemetry posted for that drone.",
+    ),
+    live_model: str = typer.Option("fire", "--live-model", help="Incident model for --live feeds."),
+    live_every_s: float = typer.Option(
+        0.2, "--live-every-s", min=0.02, help="Seconds between analysed frames."
+    ),
+    live_hfov: float = typer.Option(
+        78.0, "--live-hfov", min=10.0, max=170.0, help="Drone camera field of view."
+    ),
 ) -> None:
-    """Run the command-post API and live map at http://HOST:PORT/map."""
+    """Run the command-post API and live map at http://HOST:PORT/map.
+
+    Example: tenken serve --live drone-1=rtsp://10.0.0.7:8554/live
+    """
     import uvicorn
 
     from api.app import create_app
+    from api.live_source import LiveSourceSpec
 
     settings = get_settings()
-    app = create_app(settings)
+    specs = [
+        LiveSourceSpec.parse(text, model=live_model, every_s=live_every_s, hfov_deg=live_hfov)
+        for text in live
+    ]
+    if len({s.source_id for s in specs}) != len(specs):
+        raise ConfigError("--live: each feed needs its own ID")
+    if specs:
+        from vision.registry import get_model
+
+        get_model(live_model).weights_path()  # a missing model is one line now, not a failed start-up
+    app = create_app(settings, live_sources=specs)
     typer.echo(
         f"Tenken command post on http://{host or settings.api_host}:{port or settings.api_port}/map", err=True
     )
