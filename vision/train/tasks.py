@@ -28,8 +28,8 @@ class TaskSpec:
 
 
 TASKS = {
-    "road": TaskSpec("road", "detect", ("D00", "D10", "D20", "D40"), RDD_EXTRA_LABELS, 416, 18, 4),
-    "fire": TaskSpec("fire", "detect", ("fire", "smoke"), frozenset(), 416, 10),
+    "road": TaskSpec("road", "detect", ("D00", "D10", "D20", "D40"), RDD_EXTRA_LABELS, 416, 15, 4),
+    "fire": TaskSpec("fire", "detect", ("fire", "smoke"), frozenset(), 416, 6),
     "scene": TaskSpec(
         "scene", "classify", ("fire", "smoke", "landslide", "flood", "normal"), frozenset(), 224, 8
     ),
