@@ -51,12 +51,14 @@ def _raw(preds):
 
 
 def test_decode_applies_threshold_and_per_class_nms():
-    out = _raw([
-        [50, 50, 20, 20, 0.9, 0.1],
-        [51, 51, 20, 20, 0.1, 0.8],  # same place, other class: kept unless agnostic
-        [52, 50, 20, 20, 0.7, 0.0],  # duplicate of the first: suppressed
-        [150, 150, 10, 10, 0.2, 0.1],  # below threshold
-    ])
+    out = _raw(
+        [
+            [50, 50, 20, 20, 0.9, 0.1],
+            [51, 51, 20, 20, 0.1, 0.8],  # same place, other class: kept unless agnostic
+            [52, 50, 20, 20, 0.7, 0.0],  # duplicate of the first: suppressed
+            [150, 150, 10, 10, 0.2, 0.1],  # below threshold
+        ]
+    )
     xyxy, conf, cls = decode_yolo(out, 0.25, 0.45)
     assert cls.tolist() == [0, 1] and conf.tolist() == pytest.approx([0.9, 0.8])
     assert xyxy[0].tolist() == [40, 40, 60, 60]

@@ -35,9 +35,7 @@ class Detections:
 
     @classmethod
     def empty(cls, names: tuple[str, ...] = ()) -> Detections:
-        return cls(
-            np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0,), np.int64), names
-        )
+        return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0,), np.int64), names)
 
     @classmethod
     def from_lists(

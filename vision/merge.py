@@ -28,9 +28,7 @@ def _find(parent: list[int], i: int) -> int:
     return i
 
 
-def cluster_tracks(
-    observations: Sequence[Observation], merge_radius_m: float
-) -> list[list[Observation]]:
+def cluster_tracks(observations: Sequence[Observation], merge_radius_m: float) -> list[list[Observation]]:
     """Groups of observations: whole tracks, joined when same class and centres within the radius."""
     tracks: dict[int, list[Observation]] = {}
     for obs in observations:
