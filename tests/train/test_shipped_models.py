@@ -62,9 +62,10 @@ def test_scene_formats_agree_on_the_class_of_each_frame() -> None:
         fmt: load_classifier(info.weights_path(fmt)).probabilities(images)
         for fmt in ("pt", "onnx", "openvino")
     }
-    assert np.abs(probs["onnx"] - probs["openvino"]).max() < 0.02
+    assert np.abs(probs["onnx"] - probs["openvino"]).max() < 0.05  # OpenVINO keeps FP16 weights
     assert np.abs(probs["onnx"] - probs["pt"]).max() < 0.1  # torchvision vs OpenCV resize
-    assert (probs["onnx"].argmax(1) == probs["pt"].argmax(1)).mean() >= 0.9
+    for fmt in ("pt", "openvino"):
+        assert (probs["onnx"].argmax(1) == probs[fmt].argmax(1)).mean() >= 0.9
 
 
 @pytest.fixture

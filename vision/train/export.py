@@ -23,10 +23,13 @@ def export_formats(pt: Path, imgsz: int, out_dir: Path, stem: str) -> dict[str, 
     from ultralytics.utils.torch_utils import strip_optimizer
 
     strip_optimizer(str(target_pt))  # ship fp16 weights only, no optimizer state from a stopped run
+    # OpenVINO stores FP16 weights (half the size) and still computes in FP32 on a CPU
     model = YOLO(str(target_pt))
     try:
         onnx_path = Path(model.export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, batch=1))
-        ov_dir = Path(YOLO(str(target_pt)).export(format="openvino", imgsz=imgsz, dynamic=False, batch=1))
+        ov_dir = Path(
+            YOLO(str(target_pt)).export(format="openvino", imgsz=imgsz, dynamic=False, batch=1, half=True)
+        )
     except Exception as exc:  # ultralytics raises many types; the message is what a user needs
         raise ModelError(f"export of {pt} failed: {str(exc).splitlines()[0]}") from None
     return {"pt": target_pt.name, "onnx": onnx_path.name, "openvino": ov_dir.name}
