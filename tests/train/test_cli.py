@@ -60,3 +60,28 @@ def test_train_one_epoch_on_the_tiny_voc_fixture(pavement_tiny: Path, tmp_path: 
     assert (run / "train" / "weights" / "best.pt").is_file()
     # the VOC folder was converted, Repair dropped
     assert json.dumps(sorted((run / "data" / "data.yaml").read_text().split())).count("Repair") == 0
+
+
+def test_models_lists_the_shipped_models_with_metrics_and_licence(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    road = next(line for line in out.splitlines() if line.startswith("road"))
+    assert "D00,D10,D20,D40" in road and "f1=" in road and "CC BY-SA 4.0" in road
+
+
+def test_models_pretrained_rebuilds_from_a_given_onnx(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vision.train.pretrained import FETCH_HINT, find_coco_onnx
+
+    source = find_coco_onnx()
+    assert source is not None, FETCH_HINT
+    assert main(["models", "pretrained", "--onnx", str(source)]) == 0
+    assert Path(capsys.readouterr().out.strip()).is_file()
+
+
+def test_models_pretrained_with_a_missing_onnx_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "pretrained", "--onnx", str(tmp_path / "yolov8n.onnx")]) == 2
+    assert "COCO ONNX not found" in one_error_line(capsys)
