@@ -55,11 +55,11 @@ def cluster_tracks(observations: Sequence[Observation], merge_radius_m: float) -
     return [sorted(g, key=lambda o: o.frame_index) for g in groups.values()]
 
 
-def ring_size_m(ring: Sequence[tuple[float, float]]) -> float:
-    """The longest extent of a ground outline, in metres."""
+def ring_size_m(ring: Sequence[tuple[float, float]], proj: LocalProjection | None = None) -> float:
+    """The longest extent of a ground outline, in metres (`proj`: any projection near the ring)."""
     if len(ring) < 2:
         return 0.0
-    proj = LocalProjection(ring[0][0], ring[0][1])
+    proj = proj or LocalProjection(ring[0][0], ring[0][1])
     pts = [proj.to_xy(lat, lon) for lat, lon in ring]
     return max(math.dist(p, q) for p in pts for q in pts)
 
@@ -75,10 +75,17 @@ def _shift_ring(
 
 
 def defect_from_cluster(
-    defect_id: int, cluster: Sequence[Observation], severity_of: SeverityRule, gps_error_m: float
+    defect_id: int,
+    cluster: Sequence[Observation],
+    severity_of: SeverityRule,
+    gps_error_m: float,
+    proj: LocalProjection | None = None,
 ) -> Defect:
-    """One defect at the confidence- and precision-weighted mean of its observations."""
-    proj = LocalProjection(cluster[0].lat, cluster[0].lon)
+    """One defect at the confidence- and precision-weighted mean of its observations.
+
+    `proj` is a metric plane near the cluster (building one costs milliseconds: share it).
+    """
+    proj = proj or LocalProjection(cluster[0].lat, cluster[0].lon)
     xy = np.array([proj.to_xy(o.lat, o.lon) for o in cluster])
     geom_err = np.array([math.sqrt(max(o.error_m**2 - gps_error_m**2, 1e-6)) for o in cluster])
     w = np.array([o.confidence for o in cluster]) / geom_err**2
@@ -95,7 +102,7 @@ def defect_from_cluster(
     return Defect(
         defect_id=defect_id,
         class_name=best.class_name,
-        severity=severity_of(best.class_name, ring_size_m(ring), confidence),
+        severity=severity_of(best.class_name, ring_size_m(ring, proj), confidence),
         lat=lat,
         lon=lon,
         error_m=round(error_m, 2),
@@ -116,7 +123,9 @@ def merge_observations(
         c for c in cluster_tracks(observations, options.merge_radius_m) if len(c) >= options.min_observations
     ]
     clusters.sort(key=lambda c: (c[0].frame_index, c[0].class_name))
+    # One plane for the whole survey: an azimuthal projection stays within millimetres over tens of km.
+    proj = LocalProjection(observations[0].lat, observations[0].lon) if observations else None
     defects = [
-        defect_from_cluster(i + 1, c, severity_of, options.gps_error_m) for i, c in enumerate(clusters)
+        defect_from_cluster(i + 1, c, severity_of, options.gps_error_m, proj) for i, c in enumerate(clusters)
     ]
     return defects, clusters

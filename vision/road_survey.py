@@ -7,8 +7,10 @@ The same functions serve `tenken analyze` (one process) and the distributed work
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,17 +210,21 @@ def aggregate_frames(
         MergeOptions(options.merge_radius_m, options.min_observations, options.gps_error_m),
     )
     index_of = {id(o): i for i, o in enumerate(linked)}
-    defect_crops: dict[int, bytes] = {}
     members: dict[int, list[tuple[int, int]]] = {}
     seen_at_s: dict[int, float] = {}
+    to_blur: list[tuple[bytes, tuple[float, float, float, float]]] = []
     for defect, cluster in zip(defects, clusters, strict=True):
         best = max(cluster, key=lambda o: o.confidence)
         key = (best.frame_index, index_of[id(best)])
         x1, y1, x2, y2 = best.box_xyxy
         ox, oy = _crop_origin(best.box_xyxy)
-        defect_crops[defect.defect_id] = _anonymised_crop(crops[key], (x1 - ox, y1 - oy, x2 - ox, y2 - oy))
+        to_blur.append((crops[key], (x1 - ox, y1 - oy, x2 - ox, y2 - oy)))
         members[defect.defect_id] = sorted(position[index_of[id(o)]] for o in cluster)
         seen_at_s[defect.defect_id] = min(o.timestamp_s for o in cluster)
+    # Face and plate search is the costliest step after detection; OpenCV releases the GIL in it.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        blurred = list(pool.map(lambda item: _anonymised_crop(*item), to_blur))
+    defect_crops = {d.defect_id: crop for d, crop in zip(defects, blurred, strict=True)}
 
     w, h = frame_size
     camera = options.camera.model(w, h)
