@@ -63,7 +63,7 @@ def find_private_regions(image: Image, min_size_px: int = 16) -> PrivacyRegions:
             hits = _cascade(name).detectMultiScale(
                 grey, scaleFactor=1.2, minNeighbors=5, minSize=(min_size_px, min_size_px)
             )
-            found[kind].extend(tuple(round(v / scale) for v in h) for h in hits)  # type: ignore[misc]
+            found[kind].extend(tuple(round(v / scale) for v in h) for h in hits)
     return PrivacyRegions(tuple(found["face"]), tuple(found["plate"]))
 
 
