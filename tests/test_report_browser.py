@@ -8,7 +8,6 @@ Run this file as a script to regenerate docs/img/report-map.png from the same sy
 from __future__ import annotations
 
 import math
-import os
 import random
 import socket
 import sys
@@ -21,17 +20,9 @@ import pytest
 from tenken.findings import Defect
 from tenken.geo import LocalProjection
 from tenken.report import write_report
+from tests.browser import launch_chromium
 from vision.grading import grade_segments, ground_size_m, severity_of
 
-CHROMIUM = os.environ.get("TENKEN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ORIGIN = (36.0820, 140.1100)  # a town road grid near Tsukuba; the data are synthetic
 UNSEEN_M = (1000.0, 1160.0)  # the camera saw nothing here (say, a tunnel)
 # Damage bands along the route: (from_m, to_m, defects per 10 m, class weights).
@@ -157,9 +148,7 @@ def synthetic_survey(folder: Path, tile_url: str = "", seed: int = 7) -> int:
 
 
 def launch(playwright):
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set TENKEN_CHROMIUM")
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    return launch_chromium(playwright)
 
 
 def open_report(browser, folder: Path):

@@ -27,16 +27,8 @@ from tenken.store.auth import create_token
 from tenken.store.db import Store
 from tests.api.conftest import free_port
 from tests.api.seed import ORIGIN, defects_along, seed_survey
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = os.environ.get("TENKEN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REDIS_URL = "redis://127.0.0.1:6379/0"
 N_DEFECTS = 40
 TENKEN = Path(sys.executable).parent / "tenken"

@@ -6,7 +6,6 @@ not skips, without it. `TENKEN_CHROMIUM` points at another binary. Requests leav
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,18 +16,10 @@ from fastapi import FastAPI
 
 from api.video import live_video_of
 from tests.api.conftest import LiveServer
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.live_video.conftest import close_live_video
 from vision.live import LiveFrame
 
-CHROMIUM = os.environ.get("TENKEN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BOX = (100.0, 100.0, 220.0, 200.0)
 
 
