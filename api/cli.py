@@ -18,7 +18,10 @@ def serve(
         help="A drone feed to watch, ID=URL (RTSP, UDP, HTTP MJPEG or a file); repeatable. "
         "Its pose comes from the telemetry posted for that drone.",
     ),
-    live_model: str = typer.Option("fire", "--live-model", help="Incident model for --live feeds."),
+    live_model: str = typer.Option("fire", "--live-model", help="Incident detector for --live feeds."),
+    live_scene: str = typer.Option(
+        "scene", "--live-scene", help="Scene classifier for --live feeds (landslide, flood); '' for none."
+    ),
     live_every_s: float = typer.Option(
         0.2, "--live-every-s", min=0.02, help="Seconds between analysed frames."
     ),
@@ -45,7 +48,8 @@ def serve(
     if specs:
         from vision.registry import get_model
 
-        get_model(live_model).weights_path()  # a missing model is one line now, not a failed start-up
+        for name in filter(None, (live_model, live_scene)):
+            get_model(name).weights_path()  # a missing model is one line now, not a failed start-up
     app = create_app(settings, live_sources=specs)
     typer.echo(
         f"Tenken command post on http://{host or settings.api_host}:{port or settings.api_port}/map", err=True

@@ -3,9 +3,9 @@
 `tenken serve --live drone-1=rtsp://...` starts one `LiveSource` per feed. Each reads its stream
 (RTSP / UDP / HTTP / file, through OpenCV), tags every sampled frame with the drone's pose from
 the telemetry on the bus (posted by `tenken fly --telemetry-url` or the bridge), runs the incident
-model (and the person model when search and rescue is on), publishes incident changes on the bus
-(stored by the incident recorder, forwarded to TAK) and pushes the annotated frame to the live
-video, its recording and the quick-look map.
+model and the scene classifier (and the person model when search and rescue is on), publishes
+incident changes on the bus (stored by the incident recorder, forwarded to TAK) and pushes the
+annotated frame to the live video, its recording and the quick-look map.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from api.video import live_video_of
 from api.video_feed import DetectionTap, boxes_of
 from tenken.errors import ConfigError, TenkenError
+from vision.classifier import load_classifier
 from vision.detector import Detector, load_detector
 from vision.live import LiveFrame, LivePipeline, drone_pose_from_telemetry
 from vision.person import live_detector, live_kinds
@@ -35,6 +36,7 @@ class LiveSourceSpec:
     source_id: str
     url: str
     model: str = "fire"
+    scene_model: str | None = "scene"  # landslides and floods come from the scene classifier
     every_s: float = 0.2
     hfov_deg: float = 78.0
 
@@ -64,8 +66,15 @@ class LiveSource:
         person = bool(services.settings.live_person_detection)
         model = detector if detector is not None else incident_detector(spec.model)
         self.tap = DetectionTap(live_detector(model, person))  # type: ignore[arg-type]
+        classifier = None
+        if spec.scene_model:
+            classifier = load_classifier(get_model(spec.scene_model).weights_path())
         self.pipeline = LivePipeline(
-            spec.source_id, self.tap, publish=services.bus.publish, kinds=live_kinds(person)
+            spec.source_id,
+            self.tap,
+            classifier=classifier,
+            publish=services.bus.publish,
+            kinds=live_kinds(person),
         )
         self.telemetry = TelemetryHistory(services.bus)
         self.feed = live_video_of(app).feed(spec.source_id)

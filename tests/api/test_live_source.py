@@ -37,7 +37,9 @@ def test_live_source_spec_needs_an_id_and_a_url():
 def test_live_feed_raises_a_stored_incident_and_serves_annotated_frames(client, services, tokens, tmp_path):
     video, _ = build_drive(tmp_path, distance_m=24.0)
     app = client.app
-    source = LiveSource(app, LiveSourceSpec("drone-1", str(video), every_s=0.1), detector=RedMeansFire())
+    source = LiveSource(
+        app, LiveSourceSpec("drone-1", str(video), scene_model=None, every_s=0.1), detector=RedMeansFire()
+    )
     stop = threading.Event()
 
     def telemetry() -> None:  # the drone keeps reporting where it is, looking straight down
@@ -86,3 +88,12 @@ def test_live_feed_raises_a_stored_incident_and_serves_annotated_frames(client, 
     frame = client.get("/api/live/drone-1/frame.jpg", headers=auth(tokens["viewer"]))
     assert frame.status_code == 200 and frame.headers["content-type"] == "image/jpeg"
     assert frame.content[:2] == b"\xff\xd8"
+
+
+def test_live_source_runs_the_shipped_fire_and_scene_models(client, tmp_path):
+    video, _ = build_drive(tmp_path, distance_m=8.0)
+    source = LiveSource(client.app, LiveSourceSpec("cam-1", str(video), every_s=0.2))
+    assert source.pipeline.classifier is not None and source.tap.names == ("fire", "smoke")
+    source.start()
+    source.join(timeout_s=60)
+    assert source.error is None and source.frames >= 5
