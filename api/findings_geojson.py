@@ -13,20 +13,7 @@ from tenken.store.jobs import DefectRow, SegmentRow, defect_from_row, segment_fr
 
 def summary_feature(row: Row[Any]) -> dict[str, Any]:
     """A row of `query_defect_summaries` as the same feature `stored_defect_feature` builds."""
-    defect = Defect(
-        defect_id=row.defect_id,
-        class_name=row.class_name,
-        severity=row.severity,
-        lat=row.lat,
-        lon=row.lon,
-        error_m=row.error_m,
-        first_frame=row.first_frame,
-        last_frame=row.last_frame,
-        n_observations=row.n_observations,
-        confidence=row.confidence,
-        best_frame=row.best_frame,
-    )
-    return _feature(defect, row.id, row.job_id, row.seen_at_s)
+    return _feature(defect_from_row(row), row.id, row.job_id, row.seen_at_s)
 
 
 def _feature(defect: Defect, row_id: int, job_id: str, seen_at_s: float) -> dict[str, Any]:

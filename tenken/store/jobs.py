@@ -185,7 +185,10 @@ def observation_from_json(data: dict[str, Any]) -> Observation:
     return Observation(**values)
 
 
-def defect_from_row(row: DefectRow) -> Defect:
+def defect_from_row(row: DefectRow | Row[Any]) -> Defect:
+    """The `Defect` of a stored row: a `DefectRow`, or a plain row of the same columns (the ground
+    outline is left out when the row does not carry it)."""
+    ring = getattr(row, "ground_ring", None) or ()
     return Defect(
         defect_id=row.defect_id,
         class_name=row.class_name,
@@ -197,7 +200,7 @@ def defect_from_row(row: DefectRow) -> Defect:
         last_frame=row.last_frame,
         n_observations=row.n_observations,
         confidence=row.confidence,
-        ground_ring=tuple((p[0], p[1]) for p in row.ground_ring),
+        ground_ring=tuple((p[0], p[1]) for p in ring),
         best_frame=row.best_frame,
     )
 
