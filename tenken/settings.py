@@ -45,7 +45,15 @@ class Settings(BaseSettings):
         default=DEFAULT_TILE_URL,
         description="Map tile URL template; empty string for no tiles (the map still works).",
     )
-    device: str = Field(default="auto", description="Inference device: auto, cpu, cuda, openvino.")
+    device: str = Field(
+        default="auto",
+        pattern="^(auto|cpu|cuda)$",
+        description="Inference device: cuda runs ONNX Runtime on the GPU, cpu prefers OpenVINO; "
+        "auto picks cuda when ONNX Runtime sees a GPU.",
+    )
+    inference_threads: int = Field(
+        default=0, ge=0, description="CPU threads per model for ONNX Runtime / OpenVINO; 0 = all cores."
+    )
     queue_prefix: str = Field(
         default="tenken",
         pattern=r"^[A-Za-z0-9_.-]+$",

@@ -92,3 +92,14 @@ def test_garbage_onnx_file_is_a_model_error(tmp_path):
     path.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="not a loadable ONNX model"):
         load_detector(path)
+
+
+def test_weights_format_follows_the_device_setting():
+    from vision.registry import FORMAT_PREFERENCE, GPU_FORMAT_PREFERENCE, format_preference
+
+    assert format_preference("cpu") == FORMAT_PREFERENCE and FORMAT_PREFERENCE[0] == "openvino"
+    assert format_preference("cuda") == GPU_FORMAT_PREFERENCE and GPU_FORMAT_PREFERENCE[0] == "onnx"
+    import onnxruntime
+
+    gpu = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    assert format_preference("auto") == (GPU_FORMAT_PREFERENCE if gpu else FORMAT_PREFERENCE)

@@ -17,6 +17,22 @@ from tenken.settings import get_settings
 
 # Preference on a CPU machine: OpenVINO is fastest, ONNX Runtime next; .pt needs torch.
 FORMAT_PREFERENCE = ("openvino", "onnx", "pt")
+# On a GPU: ONNX Runtime's CUDA provider (the ONNX backend asks for it first).
+GPU_FORMAT_PREFERENCE = ("onnx", "pt", "openvino")
+
+
+def format_preference(device: str) -> tuple[str, ...]:
+    """Weights formats to try, best first, for the `device` setting (auto, cpu or cuda)."""
+    if device == "cuda":
+        return GPU_FORMAT_PREFERENCE
+    if device == "auto":
+        try:
+            import onnxruntime
+        except ImportError:
+            return FORMAT_PREFERENCE
+        if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+            return GPU_FORMAT_PREFERENCE
+    return FORMAT_PREFERENCE
 
 
 @dataclass(frozen=True)
@@ -35,7 +51,7 @@ class ModelInfo:
 
     def weights_path(self, fmt: str | None = None) -> Path:
         """Path of the weights in `fmt`, or the best available format for this machine."""
-        order = (fmt,) if fmt else FORMAT_PREFERENCE
+        order = (fmt,) if fmt else format_preference(get_settings().device)
         for f in order:
             rel = self.weights.get(f)
             if rel and (self.folder / rel).exists():

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from tenken.errors import ModelError
+from tenken.settings import get_settings
 from vision.backends.yolo_runtime import YoloRuntimeDetector, imgsz_from_metadata, names_from_metadata
 from vision.detector import DetectorOptions
 
@@ -21,9 +21,9 @@ class OnnxDetector(YoloRuntimeDetector):
 
         session_options = ort.SessionOptions()
         session_options.log_severity_level = 3
-        threads = os.environ.get("TENKEN_THREADS")
-        if threads:
-            session_options.intra_op_num_threads = int(threads)
+        threads = get_settings().inference_threads
+        if threads:  # several worker processes on one machine: keep them from oversubscribing cores
+            session_options.intra_op_num_threads = threads
         available = ort.get_available_providers()
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         try:

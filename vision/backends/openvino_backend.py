@@ -10,6 +10,7 @@ import numpy.typing as npt
 import yaml
 
 from tenken.errors import ModelError
+from tenken.settings import get_settings
 from vision.backends.yolo_runtime import YoloRuntimeDetector, imgsz_from_metadata, names_from_metadata
 from vision.detector import DetectorOptions
 
@@ -43,7 +44,10 @@ class OpenVinoDetector(YoloRuntimeDetector):
         fixed = shape[0].get_length() if shape[0].is_static else None
         size = options.imgsz or imgsz_from_metadata(meta.get("imgsz")) or shape[2].get_length()
         model_names = options.names or names_from_metadata(meta.get("names", {}))
-        self.compiled = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if get_settings().inference_threads:
+            config["INFERENCE_NUM_THREADS"] = get_settings().inference_threads
+        self.compiled = core.compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
         super().__init__(model_names, size, options, fixed_batch=fixed)
 
