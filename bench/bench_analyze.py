@@ -20,12 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tenken.tracks import align_video, load_track  # noqa: E402
 from vision.detector import load_detector  # noqa: E402
 from vision.registry import get_model  # noqa: E402
-from vision.road_survey import CAMERA_PROFILES, SurveyOptions, default_every_m, run_survey  # noqa: E402
-from vision.sampling import decode_plan, plan_by_distance  # noqa: E402
-from vision.video import probe_video  # noqa: E402
+from vision.road_survey import CAMERA_PROFILES, SurveyOptions, default_every_m, prepare_survey, run_survey  # noqa: E402
+from vision.sampling import decode_plan  # noqa: E402
 
 VIDEO, TRACK = ROOT / "samples" / "drive.mp4", ROOT / "samples" / "drive.gpx"
 
@@ -45,10 +43,9 @@ def main() -> None:
     camera = CAMERA_PROFILES["motorbike"]  # the sample drive's camera
     options = SurveyOptions(camera=camera, batch=args.batch, every_m=args.every_m or default_every_m(camera))
 
-    track = load_track(TRACK)
-    start_s = align_video(track, probe_video(VIDEO).duration_s)
-    plan = plan_by_distance(VIDEO, track, start_s, options.every_m)
-    frames = [f.image for f in decode_plan(plan, track)]
+    inputs = prepare_survey(VIDEO, TRACK, options)
+    plan = inputs.plan
+    frames = [f.image for f in decode_plan(plan, inputs.track)]
     print(f"sample drive: {plan.info.frame_count} frames, {len(frames)} sampled every {options.every_m} m")
     print(f"{'weights':<34}{'backend':<13}{'pipeline fps':>13}{'bare fps':>10}{'overhead':>10}")
     for path in weights:

@@ -343,7 +343,7 @@ def prepare_survey(video_path: Path, track_path: Path, options: SurveyOptions) -
     track = load_track(track_path)
     info = probe_video(video_path)
     start_s = align_video(track, info.duration_s, options.video_start_s, options.offset_s)
-    plan = plan_by_distance(video_path, track, start_s, options.every_m, options.max_frames)
+    plan = plan_by_distance(video_path, track, start_s, options.every_m, options.max_frames, info)
     return SurveyInputs(track, info, start_s, plan)
 
 

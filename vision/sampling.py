@@ -94,9 +94,13 @@ def plan_by_distance(
     video_start_s: float,
     every_m: float = 4.0,
     max_frames: int | None = None,
+    info: VideoInfo | None = None,
 ) -> SamplePlan:
-    """Open the video (checking it is readable) and plan which frames to keep; decodes nothing."""
-    info = probe_video(video_path)
+    """Open the video (checking it is readable) and plan which frames to keep; decodes nothing.
+
+    Pass the video's `info` when it is already known, to skip probing the file again.
+    """
+    info = info or probe_video(video_path)
     distances_m = poses.distances_along(info.frame_times_s(video_start_s))
     return SamplePlan(info, video_start_s, tuple(plan_samples(distances_m, every_m, max_frames)))
 
