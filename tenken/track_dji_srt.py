@@ -10,6 +10,9 @@ from itertools import pairwise
 from tenken.errors import TrackError
 from tenken.tracks import Fix, ParsedTrack, SkippedPoints, checked_fix
 
+# A cue's clock runs up to about a second away from its cue start; further than this it was reset.
+CLOCK_FROM_CUE_MAX_S = 2.0
+
 _TIME_LINE = re.compile(r"^\s*(\d+):(\d\d):(\d\d)[,.](\d{1,3})\s*-->")
 _INDEX_LINE = re.compile(r"^\s*\d+\s*$")
 _TAG = re.compile(r"<[^>]*>")
@@ -54,23 +57,23 @@ def parse_dji_srt(text: str, name: str) -> ParsedTrack:
     longitude, that decides the order for the whole file instead. Matrice 300 cameras (H20T/H20N)
     write a blank line and a lone `0` inside each cue, so cues are split at their time lines.
 
-    Times: each cue's own clock when the clocks have a fraction of a second and run forward (the
-    time the position was taken); else the cue start, anchored to UNIX time by the first clock
-    (`2017.08.22 15:31:19` is coarser than the cue); without any clock the track is relative to
-    the video start. DJI writes the drone's local clock, which `--offset` corrects. The first
-    clock also tells when the video started, even when the first cues have no GPS lock.
+    Times: each cue's own clock (when the position was taken) if the clocks have a fraction of a
+    second, run forward and stay within 2 s of the cue starts; else the cue start, anchored to UNIX
+    time by the first clock (`2017.08.22 15:31:19` is coarser than the cue); without any clock the
+    track is relative to the video start. DJI writes the drone's local clock, which `--offset`
+    corrects. The first clock also tells when the video started, even when the first cues have no
+    GPS lock.
 
     Cues without a readable position, at 0, 0 (no lock) or with an impossible clock are skipped
     and counted.
     """
     skipped = SkippedPoints("cues")
     cues = _read_cues(text, skipped)
-    clocks = [(cue.clock_s, cue.precise) for cue in cues if cue.clock_s is not None]
-    use_clocks = all(precise for _, precise in clocks) and all(b > a for (a, _), (b, _) in pairwise(clocks))
     first_clocked = next((cue for cue in cues if cue.clock_s is not None), None)
     anchor_s = None
     if first_clocked is not None and first_clocked.clock_s is not None:
         anchor_s = first_clocked.clock_s - first_clocked.start_s
+    use_clocks = anchor_s is not None and _clocks_are_trustworthy(cues, anchor_s)
     file_lat_first = _file_order([cue.position for cue in cues if cue.position is not None])
     fixes: list[Fix] = []
     for cue in cues:
@@ -95,6 +98,22 @@ def parse_dji_srt(text: str, name: str) -> ParsedTrack:
             f"{name}: no GPS position in any subtitle (no GPS lock, or not a DJI flight .SRT){detail}"
         )
     return ParsedTrack(fixes, relative_to_video=anchor_s is None, skipped=skipped, video_start_s=anchor_s)
+
+
+def _clocks_are_trustworthy(cues: list[_Cue], anchor_s: float) -> bool:
+    """Whether the cues' clocks can time their fixes: precise, running forward, near their cue starts.
+
+    A clock that stands still or jumps (set from GPS time mid-flight) would bend the track, so the
+    cue starts are used then.
+    """
+    clocked = [(cue.start_s, cue.clock_s) for cue in cues if cue.clock_s is not None]
+    clocks_s = [clock_s for _, clock_s in clocked]
+    return (
+        all(cue.precise for cue in cues if cue.clock_s is not None)
+        and all(b >= a for a, b in pairwise(clocks_s))
+        and (len(clocks_s) < 2 or clocks_s[-1] > clocks_s[0])
+        and all(abs(clock_s - anchor_s - start_s) <= CLOCK_FROM_CUE_MAX_S for start_s, clock_s in clocked)
+    )
 
 
 def _lat_lon(position: _Position, file_lat_first: bool | None) -> tuple[float, float]:

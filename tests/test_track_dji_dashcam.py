@@ -154,6 +154,13 @@ def test_dji_srt_fix_times_come_from_each_cue_clock_not_the_cue_start() -> None:
     ]
 
 
+def test_dji_srt_clock_that_jumps_falls_back_to_the_cue_starts(tmp_path: Path) -> None:
+    # A drone that sets its clock from GPS time mid-flight: one clock an hour on.
+    text = (FIXTURES / "dji_m300_h20t.srt").read_text().replace("10:02:04.400", "11:02:04.400")
+    track = load_track(write(tmp_path, "x.srt", text))
+    assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 0.5, 1.0, 2.0]
+
+
 def test_dji_m2e_clock_with_milliseconds_and_microseconds_and_altitude() -> None:
     track = load_track(FIXTURES / "dji_m2e_dual.srt")  # cues 114 ms apart, clocks irregular
     assert [round(f.timestamp_s - T0, 4) for f in track.fixes] == [0.0, 0.2505, 0.6, 1.0]
