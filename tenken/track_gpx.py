@@ -32,18 +32,15 @@ def parse_gpx(text: str, name: str) -> ParsedTrack:
     skipped = SkippedPoints("points")
     fixes: list[Fix] = []
     timed_by_distance = 0
-    number = 0  # points are named by their position in the file, counting from 1
+    number = 0  # points are named by their number: track points, then route points, from 1
     for points in paths:
         path_fixes, estimated = _path_fixes(points, name, number, skipped)
         fixes += path_fixes
         timed_by_distance += estimated
         number += len(points)
-    if not fixes:
-        if number == 0:
-            raise TrackError(f"{name}: GPX has no timed track points (no track or route points)")
-        if not any(point.time for points in paths for point in points):
-            raise TrackError(f"{name}: GPX has no timed track points ({number} points have no time)")
-        raise TrackError(f"{name}: GPX has no timed track points ({skipped.describe()})")
+    if not fixes:  # a single timed point would have given a fix
+        detail = f"{number} points have no time" if number else "no track or route points"
+        raise TrackError(f"{name}: GPX has no timed track points ({detail})")
     return ParsedTrack(fixes, skipped=skipped, timed_by_distance=timed_by_distance)
 
 
