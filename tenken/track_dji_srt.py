@@ -15,6 +15,7 @@ CLOCK_FROM_CUE_MAX_S = 2.0
 
 _TIME_LINE = re.compile(r"^\s*(\d+):(\d\d):(\d\d)[,.](\d{1,3})\s*-->")
 _INDEX_LINE = re.compile(r"^\s*\d+\s*$")
+_INDEX_LINE_IN_TEXT = re.compile(r"^\s*\d+\s*$", re.MULTILINE)
 _TAG = re.compile(r"<[^>]*>")
 _NEW_LAT = re.compile(r"\[\s*latitude\s*:\s*(-?[\d.]+)\s*\]")
 _NEW_LON = re.compile(r"\[\s*long?t?itude\s*:\s*(-?[\d.]+)\s*\]")  # some firmware spells it "longtitude"
@@ -173,8 +174,10 @@ def _read_cue(line_no: int, time_match: re.Match[str], text: str, skipped: Skipp
     except ValueError:
         skipped.add("unreadable position", f"line {line_no}")
         return None
-    for offset, _ in positions[1:]:  # a cue whose own time line is missing ran into this one
-        skipped.add("position without a cue time line", line_at(offset))
+    for (before, _), (offset, _) in pairwise(positions):
+        # A cue number between two positions: that cue lost its time line and ran into this one.
+        if _INDEX_LINE_IN_TEXT.search(body, before, offset):
+            skipped.add("position without a cue time line", line_at(offset))
     return _Cue(
         line_no,
         start_s,
@@ -190,11 +193,18 @@ def _positions(body: str) -> list[tuple[int, _Position]]:
     for lat, lon in zip(_NEW_LAT.finditer(body), _NEW_LON.finditer(body), strict=False):
         alt_match = next((m for pattern in _ALTITUDES if (m := pattern.search(body, lat.start()))), None)
         alt = float(alt_match.group(1)) if alt_match else None
-        found.append((lat.start(), _Position(float(lat.group(1)), float(lon.group(1)), alt, True, True)))
+        found.append(
+            (
+                lat.start(),
+                _Position(float(lat.group(1)), float(lon.group(1)), alt, labelled=True, lat_first=True),
+            )
+        )
     for gps in _OLD_GPS.finditer(body):
         a, b, third, unit = gps.groups()
         alt = float(third) if third is not None else None
-        found.append((gps.start(), _Position(float(a), float(b), alt, False, unit is not None)))
+        found.append(
+            (gps.start(), _Position(float(a), float(b), alt, labelled=False, lat_first=unit is not None))
+        )
     return sorted(found, key=lambda item: item[0])
 
 

@@ -87,6 +87,17 @@ def test_srt_cue_without_a_time_line_is_skipped_and_named(tmp_path: Path) -> Non
     assert track.skipped.describe() == "skipped 1 cue: 1 position without a cue time line (line 8)"
 
 
+def test_srt_cue_with_two_positions_keeps_the_first_and_skips_nothing(tmp_path: Path) -> None:
+    cues = [
+        f"{i + 1}\n00:00:0{i},000 --> 00:00:0{i + 1},000\n"
+        f"[latitude: 35.68{i}] [longitude: 139.76] GPS(139.76,35.68{i},16)\n"
+        for i in range(2)
+    ]
+    track = load_track(write(tmp_path, "x.srt", "\n".join(cues)))
+    assert [f.lat for f in track.fixes] == [35.680, 35.681]
+    assert track.warning is None
+
+
 def test_srt_with_an_impossible_date_skips_that_cue_and_says_so_when_too_little_is_left(
     tmp_path: Path,
 ) -> None:
