@@ -1,10 +1,11 @@
-"""GPS tracks: fixes, pose interpolation along a track, and aligning a track with a video."""
+"""GPS tracks: fixes and what a reader skipped, pose interpolation along a track, aligning it with a video."""
 
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,85 @@ class Fix:
     heading_deg: float | None = None
     speed_mps: float | None = None
     hdop: float | None = None
+
+
+def checked_fix(
+    where: str,
+    timestamp_s: float,
+    lat: float,
+    lon: float,
+    alt_m: float | None = None,
+    heading_deg: float | None = None,
+    speed_mps: float | None = None,
+    hdop: float | None = None,
+) -> Fix:
+    """A `Fix`, or a TrackError naming `where` (file and line) when a value is impossible."""
+    if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+        raise TrackError(f"{where}: latitude {lat} is outside -90..90")
+    if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
+        raise TrackError(f"{where}: longitude {lon} is outside -180..180")
+    if not math.isfinite(timestamp_s):
+        raise TrackError(f"{where}: time {timestamp_s} is not a number")
+    if heading_deg is not None:
+        heading_deg %= 360.0
+    return Fix(timestamp_s, lat, lon, alt_m, heading_deg, speed_mps, hdop)
+
+
+def utc_seconds(moment: datetime) -> float:
+    """UNIX seconds; a time without a zone is taken as UTC (what GPS receivers log)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+@dataclass
+class SkippedPoints:
+    """What a reader left out of a track, counted by reason, with the place each reason was first seen.
+
+    >>> skipped = SkippedPoints("lines")
+    >>> skipped.add("bad checksum", "line 5"); skipped.add("bad checksum", "line 9")
+    >>> skipped.describe()
+    'skipped 2 lines: 2 bad checksum (first at line 5)'
+    """
+
+    unit: str = "points"
+    counts: dict[str, int] = field(default_factory=dict)
+    first_at: dict[str, str] = field(default_factory=dict)
+
+    def add(self, reason: str, where: str) -> None:
+        self.counts[reason] = self.counts.get(reason, 0) + 1
+        self.first_at.setdefault(reason, where)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def copy(self) -> SkippedPoints:
+        return SkippedPoints(self.unit, dict(self.counts), dict(self.first_at))
+
+    def describe(self) -> str:
+        reasons = ", ".join(
+            f"{count} {reason} ({'first at ' if count > 1 else ''}{self.first_at[reason]})"
+            for reason, count in sorted(self.counts.items(), key=lambda item: -item[1])
+        )
+        unit = self.unit.removesuffix("s") if self.total == 1 else self.unit
+        return f"skipped {self.total} {unit}: {reasons}"
+
+
+@dataclass(frozen=True)
+class ParsedTrack:
+    """What a reader made of a track file: its fixes, and what it skipped or had to estimate.
+
+    `timed_by_distance` counts points without a time given one between their timed neighbours
+    (GPX); `video_start_s` is when the file says the video's first frame was (a DJI .SRT's clock),
+    which beats the first fix when the first frames had no GPS lock.
+    """
+
+    fixes: list[Fix]
+    relative_to_video: bool = False
+    skipped: SkippedPoints = field(default_factory=SkippedPoints)
+    timed_by_distance: int = 0
+    video_start_s: float | None = None
 
 
 def _wrap_deg(angle_deg: float) -> float:
@@ -57,27 +137,45 @@ def _lerp_optional(a: float | None, b: float | None, fraction: float) -> float |
 class Track:
     """A time-ordered, duplicate-free sequence of fixes that can tell where the camera was at any instant.
 
+    `parsed` is the reader's result the fixes came from, when there is one: what it skipped (the
+    track's `warning`) and the video start the file states.
+
     >>> track = Track([Fix(0.0, 35.0, 139.0), Fix(10.0, 35.0001, 139.0)])
     >>> round(track.length_m, 1), track.pose_at(5.0).lat
     (11.1, 35.00005)
     """
 
     def __init__(
-        self, fixes: Iterable[Fix], *, relative_to_video: bool = False, source: str = "track"
+        self,
+        fixes: Iterable[Fix],
+        *,
+        relative_to_video: bool = False,
+        source: str = "track",
+        parsed: ParsedTrack | None = None,
     ) -> None:
         ordered = sorted(fixes, key=lambda fix: fix.timestamp_s)
+        self.skipped = parsed.skipped.copy() if parsed is not None else SkippedPoints()
         unique: list[Fix] = []
         for fix in ordered:
-            # Loggers repeat a fix when nothing new arrived; the first of a timestamp wins.
+            # Loggers repeat a fix when nothing new arrived; the first of a timestamp wins, and only
+            # a second position for the same instant is worth a word.
             if unique and fix.timestamp_s == unique[-1].timestamp_s:
+                if (fix.lat, fix.lon) != (unique[-1].lat, unique[-1].lon):
+                    where = format_time_s(fix.timestamp_s, relative_to_video)
+                    self.skipped.add("at the time of an earlier fix but elsewhere", where)
                 continue
             unique.append(fix)
         if len(unique) < 2:
-            raise TrackError(f"{source}: need at least 2 fixes with distinct times, found {len(unique)}")
+            detail = f" ({self.skipped.describe()})" if self.skipped.total else ""
+            raise TrackError(
+                f"{source}: need at least 2 fixes with distinct times, found {len(unique)}{detail}"
+            )
         self.fixes: tuple[Fix, ...] = tuple(unique)
         # True when times are seconds from the video's first frame (a DJI .SRT without a date).
         self.relative_to_video = relative_to_video
         self.source = source
+        self.timed_by_distance = parsed.timed_by_distance if parsed is not None else 0
+        self.video_start_s = parsed.video_start_s if parsed is not None else None
         self._times = np.array([f.timestamp_s for f in unique], dtype=float)
         self._times_list = self._times.tolist()
         lats = np.array([f.lat for f in unique], dtype=float)
@@ -104,6 +202,20 @@ class Track:
         # Stopped before ever moving: the car faces the way it is about to drive.
         first_moving = next((h for h in headings if h is not None), 0.0)
         return [first_moving if h is None else h for h in headings]
+
+    @property
+    def warning(self) -> str | None:
+        """One line saying what the reader skipped or estimated, or None when it read every point."""
+        parts = []
+        if self.skipped.total:
+            parts.append(self.skipped.describe())
+        if self.timed_by_distance:
+            parts.append(
+                f"timed {self.timed_by_distance} untimed points by their distance between timed neighbours"
+            )
+        if not parts:
+            return None
+        return f"{self.source}: read {len(self.fixes)} fixes; {'; '.join(parts)}"
 
     @property
     def start_s(self) -> float:
@@ -224,14 +336,17 @@ def align_video(
     """The track time of the video's first frame, checked against the track's coverage.
 
     `video_start_s` is the UNIX time of the first frame when known (container metadata); without it
-    the video is assumed to start with the track. For a track relative to the video (a DJI .SRT with
-    no date) the first frame is at 0 and `video_start_s` is ignored. `offset_s` shifts the video
-    later (positive) or earlier along the track, for a camera clock that is off.
+    the time the track file gives for the first frame (a DJI .SRT's clock), else the track's first
+    fix. For a track relative to the video (a DJI .SRT with no date) the first frame is at 0 and
+    `video_start_s` is ignored. `offset_s` shifts the video later (positive) or earlier along the
+    track, for a camera clock that is off.
     """
     if track.relative_to_video:
         start_s = offset_s
     else:
-        start_s = (track.start_s if video_start_s is None else video_start_s) + offset_s
+        if video_start_s is None:
+            video_start_s = track.start_s if track.video_start_s is None else track.video_start_s
+        start_s = video_start_s + offset_s
     end_s = start_s + video_duration_s
     if not track.covers(start_s, end_s, tolerance_s):
         relative = track.relative_to_video
@@ -246,9 +361,12 @@ def align_video(
 
 
 def load_track(path: str | Path) -> Track:
-    """Read a GPX, NMEA, CSV or DJI .SRT track; the format comes from the suffix, else from the content."""
+    """Read a GPX, NMEA, CSV, DJI .SRT or 70mai track; the format by the suffix, else by the content.
+
+    What the reader skipped or estimated is in the track's `warning`.
+    """
     # Imported here because the parsers build `Fix` objects from this module.
     from tenken.track_formats import read_fixes
 
     parsed = read_fixes(Path(path))
-    return Track(parsed.fixes, relative_to_video=parsed.relative_to_video, source=str(path))
+    return Track(parsed.fixes, relative_to_video=parsed.relative_to_video, source=str(path), parsed=parsed)

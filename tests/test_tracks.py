@@ -1,10 +1,8 @@
-"""GPS tracks: parsing every supported format, interpolating poses, and aligning a track with a video."""
+"""GPS tracks: interpolating poses, aligning a track with a video, reading any track file."""
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
-from functools import reduce
 from itertools import pairwise
 from pathlib import Path
 
@@ -12,31 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tenken.cli import main
 from tenken.errors import TrackError
 from tenken.geo import distance_m
-from tenken.tracks import Fix, Track, align_video, load_track
+from tenken.tracks import Fix, ParsedTrack, SkippedPoints, Track, align_video, load_track
+from tests.synthetic_drive import build_drive
+from tests.track_files import FIXTURES, T0, utc, write
 
-FIXTURES = Path(__file__).parent / "fixtures" / "tracks"
-# 2026-11-29 10:02:03 UTC, the first fix of every fixture.
-T0 = datetime(2026, 11, 29, 10, 2, 3, tzinfo=UTC).timestamp()
 # Along the equator a geodesic is an arc of the WGS84 semi-major axis: exact by hand.
 EQUATOR_M_PER_DEG = 6378137.0 * math.pi / 180.0
-
-
-def utc(hour: int, minute: int, second: int, day: int = 29) -> float:
-    return datetime(2026, 11, day, hour, minute, second, tzinfo=UTC).timestamp()
-
-
-def nmea(body: str) -> str:
-    """A sentence with its checksum (XOR of the characters between `$` and `*`)."""
-    checksum = reduce(lambda acc, ch: acc ^ ord(ch), body, 0)
-    return f"${body}*{checksum:02X}"
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def east_track(*times_and_lons: tuple[float, float]) -> Track:
@@ -55,6 +37,39 @@ def test_duplicate_timestamps_keep_the_first_fix() -> None:
     track = Track([Fix(0.0, 0.0, 0.0), Fix(1.0, 0.0, 0.001), Fix(1.0, 0.0, 0.5), Fix(2.0, 0.0, 0.002)])
     assert len(track) == 3
     assert track.fixes[1].lon == 0.001
+
+
+def test_a_second_position_for_one_instant_is_counted_but_a_repeat_is_not() -> None:
+    track = Track(
+        [Fix(0.0, 0.0, 0.0), Fix(0.0, 0.0, 0.0), Fix(1.0, 0.0, 0.001), Fix(1.0, 0.0, 0.5)],
+        relative_to_video=True,
+    )
+    assert track.skipped.counts == {"at the time of an earlier fix but elsewhere": 1}
+    assert track.skipped.first_at == {"at the time of an earlier fix but elsewhere": "1.0 s"}
+
+
+def test_a_track_read_whole_has_no_warning() -> None:
+    assert load_track(FIXTURES / "drive.csv").warning is None
+
+
+def test_the_warning_is_one_line_with_the_fixes_kept_and_each_reason_counted() -> None:
+    parsed = ParsedTrack([Fix(0.0, 0.0, 0.0), Fix(1.0, 0.0, 0.001)], skipped=SkippedPoints("lines"))
+    for line in (1, 4, 9):
+        parsed.skipped.add("bad checksum", f"line {line}")
+    parsed.skipped.add("cut short", "line 12")
+    track = Track(parsed.fixes, source="drive.nmea", parsed=parsed)
+    assert track.warning == (
+        "drive.nmea: read 2 fixes; skipped 4 lines: 3 bad checksum (first at line 1), 1 cut short (line 12)"
+    )
+
+
+def test_too_few_fixes_names_what_the_reader_skipped() -> None:
+    parsed = ParsedTrack([Fix(0.0, 0.0, 0.0)], skipped=SkippedPoints("rows"))
+    parsed.skipped.add("no GPS fix", "line 3")
+    with pytest.raises(
+        TrackError, match=r"a\.txt: need at least 2 fixes .* found 1 \(skipped 1 row: 1 no GPS fix"
+    ):
+        Track(parsed.fixes, source="a.txt", parsed=parsed)
 
 
 def test_a_track_needs_two_distinct_times() -> None:
@@ -280,6 +295,13 @@ def test_video_starts_with_the_track_by_default() -> None:
     assert align_video(tokyo_track(T0, T0 + 600), video_duration_s=90.0, video_start_s=None) == T0
 
 
+def test_video_starts_when_the_track_file_says_rather_than_at_its_first_fix() -> None:
+    fixes = [Fix(T0 + 5.0, 35.68, 139.76), Fix(T0 + 600.0, 35.69, 139.76)]
+    track = Track(fixes, parsed=ParsedTrack(fixes, video_start_s=T0 + 4.5))
+    assert align_video(track, video_duration_s=90.0) == T0 + 4.5
+    assert align_video(track, video_duration_s=90.0, video_start_s=T0 + 10.0) == T0 + 10.0
+
+
 def test_video_start_and_offset_are_added() -> None:
     start = align_video(tokyo_track(T0, T0 + 600), 90.0, video_start_s=T0 + 100.0, offset_s=-20.0)
     assert start == T0 + 80.0
@@ -331,312 +353,6 @@ def test_a_relative_track_that_ends_early_names_seconds() -> None:
         align_video(track, 90.0, None)
 
 
-# --- GPX ----------------------------------------------------------------------------------------
-
-
-def test_gpx_track_points_of_every_segment_become_fixes() -> None:
-    track = load_track(FIXTURES / "drive.gpx")
-    assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 1.0, 2.0]
-    assert [f.lat for f in track.fixes] == [35.68, 35.6801, 35.6802]
-    assert [f.alt_m for f in track.fixes] == [40.0, 41.0, 42.0]
-    assert track.fixes[2].hdop == 0.9
-    assert not track.relative_to_video
-
-
-def test_gpx_waypoints_and_untimed_points_are_ignored() -> None:
-    track = load_track(FIXTURES / "drive.gpx")
-    assert all(f.lat != 35.7 for f in track.fixes)
-    assert len(track) == 3
-
-
-def test_gpx_route_points_with_times_become_fixes() -> None:
-    track = load_track(FIXTURES / "route.gpx")
-    assert [(f.timestamp_s - T0, f.lon) for f in track.fixes] == [(0.0, 139.76), (10.0, 139.7601)]
-
-
-def test_gpx_1_0_course_and_speed_become_heading_and_speed() -> None:
-    track = load_track(FIXTURES / "gpx10_course_speed.gpx")
-    assert [(f.heading_deg, f.speed_mps) for f in track.fixes] == [(90.5, 5.5), (91.0, 6.0)]
-    assert track.pose_at(T0 + 0.5).heading_deg == pytest.approx(90.75)
-
-
-def test_gpx_times_with_an_offset_are_converted_to_utc(tmp_path: Path) -> None:
-    gpx = (FIXTURES / "drive.gpx").read_text().replace("2026-11-29T10:02:03Z", "2026-11-29T19:02:03+09:00")
-    assert load_track(write(tmp_path, "x.gpx", gpx)).start_s == T0
-
-
-def test_gpx_without_times_is_an_error(tmp_path: Path) -> None:
-    gpx = (
-        '<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
-        '<trkpt lat="1" lon="2"/><trkpt lat="1.1" lon="2"/></trkseg></trk></gpx>'
-    )
-    with pytest.raises(TrackError, match=r"x\.gpx: GPX has no timed track points \(2 points have no time\)"):
-        load_track(write(tmp_path, "x.gpx", gpx))
-
-
-def test_gpx_with_only_waypoints_is_an_error(tmp_path: Path) -> None:
-    gpx = '<gpx version="1.1" creator="t"><wpt lat="1" lon="2"><time>2026-11-29T10:02:03Z</time></wpt></gpx>'
-    with pytest.raises(TrackError, match="no track or route points"):
-        load_track(write(tmp_path, "x.gpx", gpx))
-
-
-def test_malformed_gpx_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(TrackError, match=r"broken\.gpx: not a readable GPX file"):
-        load_track(write(tmp_path, "broken.gpx", "<gpx><trk><trkseg><trkpt lat='1'"))
-
-
-def test_gpx_latitude_out_of_range_is_an_error(tmp_path: Path) -> None:
-    gpx = (FIXTURES / "drive.gpx").read_text().replace('lat="35.6801"', 'lat="135.6801"')
-    with pytest.raises(TrackError, match=r"x\.gpx: point at 2026-11-29T10:02:04.*latitude 135\.6801"):
-        load_track(write(tmp_path, "x.gpx", gpx))
-
-
-# --- NMEA ---------------------------------------------------------------------------------------
-
-
-def test_nmea_rmc_and_gga_of_the_same_second_merge_into_one_fix() -> None:
-    track = load_track(FIXTURES / "drive.nmea")
-    assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 1.0, 2.0, 3.0]
-    first = track.fixes[0]
-    assert (first.lat, first.lon) == (pytest.approx(35.68), pytest.approx(139.76))
-    assert first.alt_m == 40.0
-    assert first.hdop == 0.8
-    assert first.heading_deg == 0.0
-    assert first.speed_mps == pytest.approx(19.44 * 0.514444, rel=1e-5)
-
-
-def test_nmea_bad_checksum_void_status_truncated_and_dateless_sentences_are_skipped() -> None:
-    # The fixture also holds a GGA before any RMC, a GSV, a corrupted RMC at 10:02:04.5, a void RMC
-    # and a truncated last line: none of them adds a fix.
-    track = load_track(FIXTURES / "drive.nmea")
-    assert len(track) == 4
-    assert track.start_s == T0
-
-
-def test_nmea_gga_takes_the_date_of_the_last_rmc_and_rolls_over_midnight(tmp_path: Path) -> None:
-    text = "\n".join(
-        [
-            nmea("GPRMC,235959.00,A,3540.8000,N,13945.6000,E,0.0,0.0,291126,,,A"),
-            nmea("GPGGA,000001.00,3540.8060,N,13945.6000,E,1,08,0.9,41.0,M,39.0,M,,"),
-        ]
-    )
-    track = load_track(write(tmp_path, "night.nmea", text))
-    assert [f.timestamp_s for f in track.fixes] == [utc(23, 59, 59), utc(0, 0, 1, day=30)]
-    assert track.fixes[1].alt_m == 41.0
-
-
-def test_nmea_gga_without_a_fix_is_skipped(tmp_path: Path) -> None:
-    text = "\n".join(
-        [
-            nmea("GPRMC,100203.00,A,3540.8000,N,13945.6000,E,0.0,0.0,291126,,,A"),
-            nmea("GPGGA,100204.00,3540.8060,N,13945.6000,E,0,00,99.9,,M,,M,,"),
-            nmea("GNRMC,100205.00,A,3540.8120,N,13945.6000,E,0.0,0.0,291126,,,A"),
-        ]
-    )
-    track = load_track(write(tmp_path, "x.nmea", text))
-    assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 2.0]
-
-
-def test_nmea_text_before_the_dollar_is_ignored(tmp_path: Path) -> None:
-    lines = (FIXTURES / "drive.nmea").read_text().splitlines()
-    text = "\n".join(f"2026-11-29 10:02:03.120 {line}" for line in lines)
-    assert load_track(write(tmp_path, "x.nmea", text)).fixes == load_track(FIXTURES / "drive.nmea").fixes
-
-
-def test_nmea_with_no_valid_fix_is_an_error(tmp_path: Path) -> None:
-    text = nmea("GPRMC,100204.70,V,,,,,,,291126,,,N") + "\n" + nmea("GPGSV,1,1,00")
-    with pytest.raises(TrackError, match=r"void\.nmea: no valid RMC or GGA fix"):
-        load_track(write(tmp_path, "void.nmea", text))
-
-
-def test_nmea_line_that_is_not_a_sentence_names_its_line(tmp_path: Path) -> None:
-    text = nmea("GPRMC,100203.00,A,3540.8000,N,13945.6000,E,0.0,0.0,291126,,,A") + "\n\nhello world\n"
-    with pytest.raises(TrackError, match=r"x\.nmea:3: not an NMEA sentence: 'hello world'"):
-        load_track(write(tmp_path, "x.nmea", text))
-
-
-def test_nmea_sentence_with_an_unreadable_field_names_its_line(tmp_path: Path) -> None:
-    text = nmea("GPRMC,100203.00,A,3540.8000,N,13945.6000,E,fast,0.0,291126,,,A")
-    with pytest.raises(TrackError, match=r"x\.nmea:1: malformed RMC sentence"):
-        load_track(write(tmp_path, "x.nmea", text))
-
-
-# --- CSV ----------------------------------------------------------------------------------------
-
-
-def test_csv_iso_times_with_z_offset_or_no_zone_are_utc() -> None:
-    track = load_track(FIXTURES / "drive.csv")
-    assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 1.0, 2.0, 3.0]
-
-
-def test_csv_optional_columns_are_read_and_empty_cells_are_none() -> None:
-    fixes = load_track(FIXTURES / "drive.csv").fixes
-    assert (fixes[0].alt_m, fixes[0].heading_deg, fixes[0].speed_mps) == (40.0, 0.0, 10.0)
-    assert (fixes[1].alt_m, fixes[1].heading_deg, fixes[1].speed_mps) == (None, None, None)
-
-
-def test_csv_unix_seconds_semicolons_and_column_aliases() -> None:
-    track = load_track(FIXTURES / "drive_unix_semicolon.csv")
-    assert [(f.timestamp_s, f.lat, f.lon) for f in track.fixes] == [
-        (T0, 35.68, 139.76),
-        (T0 + 1.5, 35.6801, 139.76),
-    ]
-
-
-def test_csv_unix_milliseconds_are_recognised(tmp_path: Path) -> None:
-    text = "time,lat,lon\n1795946523000,35.68,139.76\n1795946523500,35.6801,139.76\n"
-    assert [f.timestamp_s for f in load_track(write(tmp_path, "x.csv", text)).fixes] == [T0, T0 + 0.5]
-
-
-def test_csv_unknown_columns_are_named(tmp_path: Path) -> None:
-    text = "time,lat,lon,satellites,Fix Quality\n0,1,2,7,3\n1,1,2,7,3\n"
-    with pytest.raises(TrackError, match=r"x\.csv:1: unknown CSV columns satellites, fix quality; expected"):
-        load_track(write(tmp_path, "x.csv", text))
-
-
-def test_csv_without_a_header_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(TrackError, match=r"x\.csv:1: CSV needs a header row"):
-        load_track(write(tmp_path, "x.csv", "1795946523,35.68,139.76\n1795946524,35.69,139.76\n"))
-
-
-def test_csv_without_a_longitude_column_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(TrackError, match=r"x\.csv:1: CSV has no lon column"):
-        load_track(write(tmp_path, "x.csv", "time,lat,alt\n0,1,2\n1,1,2\n"))
-
-
-def test_csv_naming_a_column_twice_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(TrackError, match="names the same column twice"):
-        load_track(write(tmp_path, "x.csv", "time,lat,lon,lng\n0,1,2,2\n1,1,2,2\n"))
-
-
-def test_csv_bad_time_names_its_line(tmp_path: Path) -> None:
-    text = "time,lat,lon\n0,35.68,139.76\nyesterday,35.69,139.76\n"
-    with pytest.raises(TrackError, match=r"x\.csv:3: time 'yesterday' is neither ISO-8601 nor UNIX seconds"):
-        load_track(write(tmp_path, "x.csv", text))
-
-
-def test_csv_bad_number_names_its_line_and_column(tmp_path: Path) -> None:
-    text = "time,lat,lon,speed\n0,35.68,139.76,1\n1,35.69,139.76,fast\n"
-    with pytest.raises(TrackError, match=r"x\.csv:3: speed 'fast' is not a number"):
-        load_track(write(tmp_path, "x.csv", text))
-
-
-def test_csv_missing_position_names_its_line(tmp_path: Path) -> None:
-    with pytest.raises(TrackError, match=r"x\.csv:2: lat and lon are required"):
-        load_track(write(tmp_path, "x.csv", "time,lat,lon\n0,,139.76\n1,35.69,139.76\n"))
-
-
-def test_csv_wrong_number_of_values_names_its_line(tmp_path: Path) -> None:
-    with pytest.raises(TrackError, match=r"x\.csv:3: expected 3 values, found 2"):
-        load_track(write(tmp_path, "x.csv", "time,lat,lon\n0,35.68,139.76\n1,35.69\n"))
-
-
-@pytest.mark.parametrize(
-    ("row", "message"),
-    [
-        ("1,91.0,139.76", r"x\.csv:3: latitude 91\.0 is outside -90\.\.90"),
-        ("1,35.0,-180.5", r"x\.csv:3: longitude -180\.5 is outside -180\.\.180"),
-        ("1,nan,139.76", r"x\.csv:3: latitude nan is outside"),
-    ],
-)
-def test_csv_position_out_of_range_names_its_line(tmp_path: Path, row: str, message: str) -> None:
-    with pytest.raises(TrackError, match=message):
-        load_track(write(tmp_path, "x.csv", f"time,lat,lon\n0,35.68,139.76\n{row}\n"))
-
-
-def test_csv_blank_lines_are_skipped_and_line_numbers_still_count_them(tmp_path: Path) -> None:
-    text = "time,lat,lon\n\n0,35.68,139.76\n\n1,35.69,x\n"
-    with pytest.raises(TrackError, match=r"x\.csv:5: lon 'x' is not a number"):
-        load_track(write(tmp_path, "x.csv", text))
-
-
-def test_csv_headings_are_wrapped_into_0_360(tmp_path: Path) -> None:
-    track = load_track(write(tmp_path, "x.csv", "t,lat,lon,course\n0,1,2,-90\n1,1.001,2,370\n"))
-    assert [f.heading_deg for f in track.fixes] == [270.0, 10.0]
-
-
-# --- DJI .SRT -----------------------------------------------------------------------------------
-
-
-def test_dji_srt_new_format_is_anchored_to_its_date_time() -> None:
-    track = load_track(FIXTURES / "dji_new.srt")
-    assert not track.relative_to_video
-    assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 1.0, 2.0]
-    assert [f.lat for f in track.fixes] == [35.68, 35.6801, 35.6802]
-    assert [f.alt_m for f in track.fixes] == [70.5, 71.5, 72.5]  # abs_alt, not rel_alt
-
-
-def test_dji_srt_cues_without_gps_lock_are_skipped() -> None:
-    # The fixture's second cue reports 0, 0 (no lock); the third spells "longtitude" as some firmware does.
-    track = load_track(FIXTURES / "dji_new.srt")
-    assert all(f.lat != 0.0 for f in track.fixes)
-    assert track.fixes[1].lon == 139.76
-
-
-def test_dji_srt_old_format_without_a_date_is_relative_to_the_video() -> None:
-    track = load_track(FIXTURES / "dji_old.srt")
-    assert track.relative_to_video
-    assert [(f.timestamp_s, f.lat, f.lon, f.alt_m) for f in track.fixes] == [
-        (0.0, 35.68, 139.76, 16.0),
-        (1.0, 35.6801, 139.76, 16.0),
-        (2.0, 35.6802, 139.76, 17.0),
-    ]
-
-
-def test_dji_srt_old_format_with_a_home_date_is_absolute() -> None:
-    track = load_track(FIXTURES / "dji_old_dated.srt")
-    assert not track.relative_to_video
-    assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 1.0]
-
-
-def test_dji_srt_times_come_from_the_cue_not_the_seconds_resolution_date(tmp_path: Path) -> None:
-    cues = [
-        f"{i + 1}\n00:00:00,{i * 500:03d} --> 00:00:00,{i * 500 + 33:03d}\n"
-        f"HOME(139.76,35.68) 2026.11.29 10:02:03\nGPS(139.76,{35.68 + i * 0.00005:.5f},16)\n"
-        for i in range(2)
-    ]
-    track = load_track(write(tmp_path, "x.srt", "\n".join(cues)))
-    assert [f.timestamp_s - T0 for f in track.fixes] == [0.0, 0.5]
-
-
-def test_dji_mini_srt_with_spaces_in_gps_and_a_comma_date(tmp_path: Path) -> None:
-    cues = [
-        f"{i + 1}\n00:00:0{i},000 --> 00:00:0{i + 1},000\n2026-11-29 10:02:03,000,000\n"
-        f"F/2.8, SS 1000, ISO 100, EV 0, GPS ({139.76 + i * 0.0001:.4f}, 35.6800, 19), D 10.5m, H 20.0m\n"
-        for i in range(3)
-    ]
-    track = load_track(write(tmp_path, "DJI_0001.SRT", "\n".join(cues)))
-    assert not track.relative_to_video
-    assert [(f.timestamp_s - T0, f.lon) for f in track.fixes] == [
-        (0.0, 139.76),
-        (1.0, 139.7601),
-        (2.0, 139.7602),
-    ]
-
-
-def test_dji_srt_with_windows_line_endings(tmp_path: Path) -> None:
-    text = (FIXTURES / "dji_old.srt").read_text().replace("\n", "\r\n")
-    assert len(load_track(write(tmp_path, "x.srt", text))) == 3
-
-
-def test_srt_without_gps_is_an_error(tmp_path: Path) -> None:
-    text = "1\n00:00:00,000 --> 00:00:01,000\nHello\n\n2\n00:00:01,000 --> 00:00:02,000\nWorld\n"
-    with pytest.raises(TrackError, match=r"movie\.srt: no GPS position in any subtitle"):
-        load_track(write(tmp_path, "movie.srt", text))
-
-
-def test_srt_cue_without_a_time_line_names_its_line(tmp_path: Path) -> None:
-    text = (FIXTURES / "dji_old.srt").read_text().replace("00:00:01,000 --> 00:00:02,000", "soon")
-    with pytest.raises(TrackError, match=r"x\.srt:6: SRT cue without"):
-        load_track(write(tmp_path, "x.srt", text))
-
-
-def test_srt_with_an_impossible_date_names_its_line(tmp_path: Path) -> None:
-    text = (FIXTURES / "dji_old_dated.srt").read_text().replace("2026.11.29 10:02:03", "2026.13.29 10:02:03")
-    with pytest.raises(TrackError, match=r"x\.srt:1: impossible date-time"):
-        load_track(write(tmp_path, "x.srt", text))
-
-
 # --- load_track ---------------------------------------------------------------------------------
 
 
@@ -675,7 +391,19 @@ def test_suffix_is_case_insensitive(tmp_path: Path) -> None:
     assert len(load_track(path)) == 3
 
 
-@pytest.mark.parametrize("fixture", ["drive.gpx", "drive.nmea", "drive.csv", "dji_new.srt", "dji_old.srt"])
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "drive.gpx",
+        "drive.nmea",
+        "gnss_logger_cut.log",
+        "drive.csv",
+        "dji_new.srt",
+        "dji_old.srt",
+        "dji_m300_h20t.srt",
+        "GPSData000001.txt",
+    ],
+)
 def test_unknown_suffix_is_sniffed_from_the_content(tmp_path: Path, fixture: str) -> None:
     expected = load_track(FIXTURES / fixture)
     sniffed = load_track(write(tmp_path, "track.txt", (FIXTURES / fixture).read_text()))
@@ -692,3 +420,22 @@ def test_utf8_byte_order_mark_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / "drive.csv").read_bytes())
     assert load_track(path).start_s == T0
+
+
+# --- what the CLI says ---------------------------------------------------------------------------
+
+
+def test_analyze_prints_the_track_warning_as_one_line_and_carries_on(tmp_path: Path, capsys) -> None:
+    video, gpx = build_drive(tmp_path, distance_m=10.0)
+    lost = '<trkpt lat="35.6" lon="140.1"><ele>10.0</ele></trkpt></trkseg>'
+    gpx.write_text(gpx.read_text().replace("</trkseg>", lost))
+    code = main(
+        ["analyze", str(video), "--track", str(gpx), "--out", str(tmp_path / "r"), "--max-frames", "2", "-q"]
+    )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    kept = len(load_track(gpx))
+    assert [line for line in err.splitlines() if str(gpx) in line] == [
+        f"warning: {gpx}: read {kept} fixes; skipped 1 point: "
+        f"1 untimed, outside the timed points of their segment (point {kept + 1})"
+    ]

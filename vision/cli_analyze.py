@@ -39,7 +39,7 @@ def analyze(
         ...,
         "--track",
         "-t",
-        help="GPS track: GPX, NMEA (.nmea/.log), CSV (time,lat,lon[,alt,heading]) or DJI .SRT.",
+        help="GPS track: GPX, NMEA (.nmea/.log), CSV (time,lat,lon[,alt,heading]), DJI .SRT or 70mai .txt.",
     ),
     out: Path | None = typer.Option(
         None,
@@ -159,6 +159,8 @@ def analyze(
     )
     # Check everything the user gave before the slow part: inputs, output folder, tile URL, model.
     prepared = prepare_survey(video, track, options)
+    if prepared.track.warning:
+        typer.echo(f"warning: {prepared.track.warning}", err=True)
     check_output_folder(out_dir, overwrite=overwrite)
     tiles = check_tile_url(settings.tile_url if tile_url is None else tile_url)
     if weights is None:

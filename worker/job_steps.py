@@ -113,6 +113,8 @@ def prepare_job(store: Store, job_id: str, chunk_frames: int, bus: EventBus | No
             jobstore.fail_job(s, job_id, str(exc))
         publish_job(store, bus, job_id)
         return []
+    if inputs.track.warning:
+        log.warning("job %s: %s", job_id, inputs.track.warning, extra={"job_id": job_id})
     chunks = split_chunks(inputs.plan.frame_indices, chunk_frames)
     with store.session() as s:
         started = jobstore.start_job(
