@@ -1,7 +1,7 @@
 # Tenken: one image for the API and the workers (the command chooses the role).
 #   docker build -t tenken .                                  # CPU: ONNX Runtime / OpenVINO inference
 #   docker build -t tenken-gpu --build-arg EXTRAS=server,train .   # + torch (CUDA build) for the .pt backend
-# Nothing is downloaded at run time: models ship in models/, inside the image.
+# Nothing is downloaded at run time: models ship in models/ (ONNX), inside the image.
 FROM python:3.11-slim-bookworm
 
 ARG EXTRAS=server
@@ -30,6 +30,8 @@ RUN pip install --no-cache-dir ".[${EXTRAS}]" \
     && mkdir -p /data /media && chown tenken:tenken /data /media
 
 USER tenken
+# Only the ONNX files are committed: build the OpenVINO (and .pt) weights into the image's cache now
+RUN tenken models prepare
 VOLUME ["/data", "/media"]
 EXPOSE 8600
 CMD ["tenken", "serve", "--host", "0.0.0.0"]

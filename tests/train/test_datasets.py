@@ -79,3 +79,12 @@ def test_voc_with_an_unknown_class_is_a_data_error(pavement_tiny: Path) -> None:
     xml.write_text(xml.read_text().replace("<name>D00</name>", "<name>Pothole?</name>", 1))
     with pytest.raises(DataError, match="unknown class 'Pothole\\?'"):
         read_dataset(pavement_tiny, ClassPolicy(("D00",), frozenset({"D10", "D20", "D40", "Repair"})))
+
+
+def test_a_yolo_folder_without_data_yaml_reads_names_from_classes_txt(disaster_tiny: Path) -> None:
+    (disaster_tiny / "data.yaml").unlink()
+    with pytest.raises(DataError, match=r"no classes\.txt"):
+        read_dataset(disaster_tiny, FIRE)
+    (disaster_tiny / "classes.txt").write_text("fire\nsmoke\n")
+    samples = read_dataset(disaster_tiny, FIRE, all_val=True)
+    assert len(samples) == 10 and sum(not s.boxes for s in samples) == 2

@@ -65,3 +65,20 @@ def test_preprocess_matches_the_antialiased_resize_ultralytics_uses() -> None:
     pipeline = transforms.Compose([transforms.Resize(224), transforms.CenterCrop(224), transforms.ToTensor()])
     reference = pipeline(Image.fromarray(np.ascontiguousarray(frame[..., ::-1]))).numpy()
     assert np.abs(ours - reference).max() <= 1.5 / 255
+
+
+def test_class_folders_are_scored_in_full_and_a_detection_set_by_its_val_part(
+    disaster_tiny: Path, tmp_path: Path
+) -> None:
+    from vision.train.scene_eval import load_scene_eval_items
+
+    for name in ("landslide", "normal"):
+        (tmp_path / "scenes" / name).mkdir(parents=True)
+    for n, image in enumerate(sorted((disaster_tiny / "images").glob("*.jpg"))):
+        target = tmp_path / "scenes" / ("landslide" if n % 2 else "normal") / f"photo_{n}.jpg"
+        target.write_bytes(image.read_bytes())
+    items, line = load_scene_eval_items([tmp_path / "scenes"], None)
+    assert len(items) == 10 and "every image" in line
+    val = split_items(read_scene_sources([disaster_tiny / "data.yaml"]))["val"]
+    items, line = load_scene_eval_items([disaster_tiny / "data.yaml"], None)
+    assert items == val and "the val split" in line

@@ -26,10 +26,24 @@ def test_registry_lists_road_fire_and_scene_with_all_three_formats() -> None:
     models = {m.name: m for m in list_models()}
     assert {"road", "fire", "scene"} <= set(models)
     for m in models.values():
-        assert set(m.weights) == {"pt", "onnx", "openvino"}
+        assert set(m.formats) == {"pt", "onnx", "openvino"}
+        assert set(m.weights) == {"onnx"}  # the only weights committed; the others are built from it
         assert all((m.folder / rel).exists() for rel in m.weights.values())
         assert (m.folder / m.card).is_file()
     assert models["road"].classes == ("D00", "D10", "D20", "D40")
+
+
+def test_committed_weights_are_onnx_with_fp16_storage_and_fit_the_size_budget() -> None:
+    import onnx
+
+    total = 0
+    for m in list_models():
+        path = m.folder / m.weights["onnx"]
+        total += path.stat().st_size
+        graph = onnx.load(str(path)).graph
+        halves = [i for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
+        assert len(halves) > 20, path
+    assert total < 16 * 2**20  # three models; the fp32 ONNX files alone were 30 MiB
 
 
 @pytest.mark.parametrize("name", sorted(DETECTORS))

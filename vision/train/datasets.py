@@ -233,19 +233,59 @@ def read_yolo_yaml(path: Path, policy: ClassPolicy, *, all_val: bool = False) ->
     return samples
 
 
+def read_yolo_folder(root: Path, policy: ClassPolicy, *, all_val: bool = False) -> list[Sample]:
+    """A YOLO folder without data.yaml: images/ and labels/ (any depth) with a classes.txt naming the ids."""
+    names_file = root / "classes.txt"
+    if not names_file.is_file():
+        raise DataError(
+            f"{root}: images/ and labels/ but no classes.txt (one class name per line) or data.yaml"
+        )
+    names = _read_stems(names_file)
+    samples = []
+    for image in sorted(p for p in (root / "images").rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        width, height = _image_size(image)
+        labelled = _read_yolo_labels(_yolo_label_path(image), names, width, height)
+        boxes = tuple(box for name, box in labelled if policy.keep(name, root))
+        samples.append(Sample(image, width, height, "val" if all_val else hashed_split(image.stem), boxes))
+    return samples
+
+
+def read_image_folder(root: Path, *, all_val: bool = False) -> list[Sample]:
+    """Every image under `root` (any depth) as a negative: a folder of photos with no labels."""
+    samples = []
+    for image in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        width, height = _image_size(image)
+        samples.append(Sample(image, width, height, "val" if all_val else hashed_split(image.stem)))
+    if not samples:
+        raise DataError(f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) and no dataset layout")
+    return samples
+
+
+def has_split_files(path: Path) -> bool:
+    """Whether a source names its own train/val split (data.yaml, VOC train.txt / val.txt)."""
+    if path.is_file():
+        return path.suffix in (".yaml", ".yml")
+    if (path / "annotations").is_dir():
+        return any((path / f"{s}.txt").is_file() for s in SPLITS)
+    return (path / "data.yaml").is_file()
+
+
 def read_dataset(path: Path, policy: ClassPolicy, *, all_val: bool = False) -> list[Sample]:
-    """Samples of a VOC folder or a YOLO data.yaml (or a folder holding one). `all_val`: evaluate all."""
+    """Samples of a VOC folder, a YOLO data.yaml (or a folder holding one), a YOLO images/ + labels/
+    folder with classes.txt, or a plain folder of images (all negatives). `all_val`: evaluate all."""
     if not path.exists():
         raise DataError(f"dataset not found: {path}")
     if path.is_file():
         if path.suffix not in (".yaml", ".yml"):
-            raise DataError(f"{path}: expected a data.yaml or a VOC folder")
+            raise DataError(f"{path}: expected a data.yaml or a dataset folder")
         return read_yolo_yaml(path, policy, all_val=all_val)
     if (path / "annotations").is_dir():
         return read_voc(path, policy, all_val=all_val)
     if (path / "data.yaml").is_file():
         return read_yolo_yaml(path / "data.yaml", policy, all_val=all_val)
-    raise DataError(f"{path}: neither a VOC folder (images/, annotations/) nor a folder with data.yaml")
+    if (path / "images").is_dir() and (path / "labels").is_dir():
+        return read_yolo_folder(path, policy, all_val=all_val)
+    return read_image_folder(path, all_val=all_val)
 
 
 def read_datasets(paths: Sequence[Path], policy: ClassPolicy, *, all_val: bool = False) -> list[Sample]:

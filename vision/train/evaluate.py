@@ -9,14 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from tenken.errors import DataError
+from tenken.errors import ConfigError, DataError
 from vision.detector import Detector
-from vision.train.datasets import ClassPolicy, Sample, read_datasets, read_image
+from vision.train.datasets import ClassPolicy, Sample, has_split_files, read_datasets, read_image
 from vision.train.metrics import Evaluation, ImageResult, evaluate, match_image
 from vision.train.tasks import TASKS
 
 EVAL_MIN_CONF = 0.001
+
+
+SPLITS = ("val", "all", "train")
 
 
 @dataclass(frozen=True)
@@ -25,16 +29,44 @@ class ImageLevel:
 
     recall: float  # images with the class where it was detected
     false_alarm_rate: float  # images without the class where it was detected anyway
-    positives: int
-    negatives: int
+    images_with: int
+    images_without: int
+
+
+@dataclass(frozen=True)
+class AnyBoxLevel:
+    """Images with no label at all (of the scored classes) that raise a box of any scored class."""
+
+    false_alarm_rate: float
+    images_without: int
+
+
+@dataclass(frozen=True)
+class ImageScores:
+    """Per image and class: the highest predicted confidence and whether a label is present."""
+
+    images: tuple[Path, ...]
+    max_conf: npt.NDArray[np.float64]  # (images, classes)
+    present: npt.NDArray[np.bool_]  # (images, classes)
 
 
 @dataclass(frozen=True)
 class DetectorReport:
     evaluation: Evaluation
     image_level: dict[str, ImageLevel]
+    any_box: AnyBoxLevel
+    scores: ImageScores
     predict_ms_per_image: float
     images: int
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """The samples to score and the line that says which ones they are."""
+
+    samples: list[Sample]
+    split: str  # of --data: "val", "train" or "all"
+    description: str
 
 
 def eval_policy(classes: Sequence[str], model_names: Sequence[str]) -> ClassPolicy:
@@ -43,21 +75,60 @@ def eval_policy(classes: Sequence[str], model_names: Sequence[str]) -> ClassPoli
     return ClassPolicy(tuple(classes), frozenset(dropped - set(classes)))
 
 
-def load_eval_samples(data: Sequence[Path], policy: ClassPolicy) -> list[Sample]:
-    """The val split of the data (every image when there are no split files)."""
-    samples = read_datasets(data, policy)
-    val = [s for s in samples if s.split == "val"]
-    return val or samples
+def choose_split(split: str | None, has_split_files: bool) -> tuple[str, str]:
+    """(split, why): `split` when given, else val when the data names one and every image otherwise."""
+    if split is not None:
+        if split not in SPLITS:
+            raise ConfigError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+        return split, "--split"
+    if has_split_files:
+        return "val", "default: the data has split files; --split all scores every image"
+    return "all", "default: no split files"
 
 
-def _image_level(gt_present: np.ndarray, detected: np.ndarray, names: Sequence[str]) -> dict[str, ImageLevel]:
+def describe_split(split: str, reason: str, n_data: int, n_heldout: int) -> str:
+    """One line: which images are scored and why."""
+    what = "every image" if split == "all" else f"the {split} split"
+    line = f"scoring {what} of --data: {n_data} images ({reason})"
+    return line + (f" + every image of --heldout: {n_heldout}" if n_heldout else "")
+
+
+def load_eval_samples(
+    data: Sequence[Path], policy: ClassPolicy, split: str | None = None, heldout: Sequence[Path] = ()
+) -> EvalSet:
+    """The `split` of `data` (default: val when a source has split files, else every image), plus
+    every image of the `heldout` sources (e.g. negatives from sources training never saw)."""
+    chosen, reason = choose_split(split, any(has_split_files(p) for p in data))
+    samples: list[Sample] = []
+    if data:
+        if chosen == "all":
+            samples = read_datasets(data, policy, all_val=True)
+        else:
+            samples = [s for s in read_datasets(data, policy) if s.split == chosen]
+            if not samples:
+                raise DataError(f"no {chosen} images in {', '.join(map(str, data))} (try --split all)")
+    extra = read_datasets(heldout, policy, all_val=True) if heldout else []
+    return EvalSet(samples + extra, chosen, describe_split(chosen, reason, len(samples), len(extra)))
+
+
+def image_level(scores: ImageScores, names: Sequence[str], conf: float) -> dict[str, ImageLevel]:
+    """Per class: recall and false-alarm rate of "the class is in this image" at `conf`."""
+    detected = scores.max_conf >= conf
     out = {}
     for k, name in enumerate(names):
-        pos, neg = gt_present[:, k], ~gt_present[:, k]
+        pos, neg = scores.present[:, k], ~scores.present[:, k]
         recall = float(np.mean(detected[pos, k])) if pos.any() else 0.0
         false_alarm = float(np.mean(detected[neg, k])) if neg.any() else 0.0
         out[name] = ImageLevel(recall, false_alarm, int(pos.sum()), int(neg.sum()))
     return out
+
+
+def any_box_level(scores: ImageScores, conf: float) -> AnyBoxLevel:
+    """How many images with no labels raise any box at `conf`."""
+    empty: npt.NDArray[np.bool_] = ~np.any(scores.present, axis=1)
+    raised: npt.NDArray[np.bool_] = np.any(scores.max_conf >= conf, axis=1)
+    rate = float(np.mean(raised[empty])) if empty.any() else 0.0
+    return AnyBoxLevel(rate, int(empty.sum()))
 
 
 def evaluate_detector(
@@ -100,13 +171,27 @@ def evaluate_detector(
             for c, score in zip(cls, det.confidence[keep], strict=True):
                 max_conf[start + j, c] = max(max_conf[start + j, c], float(score))
     evaluation = evaluate(results, classes, conf)
-    detected = max_conf >= evaluation.conf
+    scores = ImageScores(tuple(s.image for s in samples), max_conf, gt_present)
     return DetectorReport(
         evaluation,
-        _image_level(gt_present, detected, classes),
+        image_level(scores, classes, evaluation.conf),
+        any_box_level(scores, evaluation.conf),
+        scores,
         1000 * predict_s / max(len(samples), 1),
         len(samples),
     )
+
+
+def _rounded(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in doc.items()}
+
+
+def image_level_json(report: DetectorReport, names: Sequence[str], conf: float) -> dict[str, Any]:
+    """`image_level` of the JSON document at any threshold (the eval's own is at its `conf`)."""
+    return {
+        **{name: _rounded(asdict(level)) for name, level in image_level(report.scores, names, conf).items()},
+        "any": _rounded(asdict(any_box_level(report.scores, conf))),
+    }
 
 
 def report_json(report: DetectorReport, model: str, data: Sequence[str], iou: float) -> dict[str, Any]:
@@ -127,8 +212,8 @@ def report_json(report: DetectorReport, model: str, data: Sequence[str], iou: fl
             for name, score in ev.per_class.items()
         },
         "image_level": {
-            name: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(level).items()}
-            for name, level in report.image_level.items()
+            **{name: _rounded(asdict(level)) for name, level in report.image_level.items()},
+            "any": _rounded(asdict(report.any_box)),
         },
         "images": report.images,
         "predict_ms_per_image": round(report.predict_ms_per_image, 2),

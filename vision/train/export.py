@@ -1,38 +1,78 @@
-"""Export trained weights to ONNX and OpenVINO and write a model folder the registry can read."""
+"""Export trained weights to ONNX in the form Tenken commits, and write a model folder the registry reads.
+
+Only the ONNX file is committed: the runtime converts it to OpenVINO and rebuilds a `.pt` from it on
+first use (`vision/model_cache.py`), and its Conv/Gemm weights are stored as fp16 behind a `Cast` to
+fp32, which halves the file while every runtime still computes in fp32.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from tenken.errors import ModelError
 from vision.train.offline import configure_offline_ultralytics
 
+FP16_SUFFIX = "_fp16"
 
-def export_formats(pt: Path, imgsz: int, out_dir: Path, stem: str) -> dict[str, str]:
-    """Copy `pt` to out_dir/<stem>.pt and write <stem>.onnx and <stem>_openvino_model/ next to it."""
+
+def compact_onnx(src: Path, dst: Path) -> Path:
+    """Write `src` to `dst` with Conv/Gemm weights stored as fp16 and cast back to fp32 at load time."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    weight_names = {node.input[1] for node in graph.node if node.op_type in ("Conv", "Gemm")}
+    initializers, casts = [], []
+    for init in graph.initializer:
+        if init.name in weight_names and init.data_type == TensorProto.FLOAT:
+            half = numpy_helper.from_array(
+                numpy_helper.to_array(init).astype(np.float16), f"{init.name}{FP16_SUFFIX}"
+            )
+            initializers.append(half)
+            casts.append(
+                helper.make_node(
+                    "Cast", [half.name], [init.name], to=TensorProto.FLOAT, name=f"{init.name}/up"
+                )
+            )
+        else:
+            initializers.append(init)
+    del graph.initializer[:]
+    graph.initializer.extend(initializers)
+    nodes = casts + list(graph.node)  # the casts first keep the graph topologically sorted
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(dst))
+    return dst
+
+
+def export_onnx(pt: Path, imgsz: int, out: Path) -> Path:
+    """Export `pt` to ONNX (batch 1, static shape, simplified) and write its compact form to `out`."""
     configure_offline_ultralytics()
     from ultralytics import YOLO
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target_pt = out_dir / f"{stem}.pt"
-    if pt.resolve() != target_pt.resolve():
-        shutil.copyfile(pt, target_pt)
-    from ultralytics.utils.torch_utils import strip_optimizer
+    with tempfile.TemporaryDirectory(prefix="tenken-export-") as tmp:
+        copy = Path(tmp) / f"{out.stem}.pt"
+        shutil.copyfile(pt, copy)
+        try:
+            onnx_path = Path(
+                YOLO(str(copy)).export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, batch=1)
+            )
+        except Exception as exc:  # ultralytics raises many types; the message is what a user needs
+            raise ModelError(f"export of {pt} failed: {str(exc).splitlines()[0]}") from None
+        return compact_onnx(onnx_path, out)
 
-    strip_optimizer(str(target_pt))  # ship fp16 weights only, no optimizer state from a stopped run
-    # OpenVINO stores FP16 weights (half the size) and still computes in FP32 on a CPU
-    model = YOLO(str(target_pt))
-    try:
-        onnx_path = Path(model.export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, batch=1))
-        ov_dir = Path(
-            YOLO(str(target_pt)).export(format="openvino", imgsz=imgsz, dynamic=False, batch=1, half=True)
-        )
-    except Exception as exc:  # ultralytics raises many types; the message is what a user needs
-        raise ModelError(f"export of {pt} failed: {str(exc).splitlines()[0]}") from None
-    return {"pt": target_pt.name, "onnx": onnx_path.name, "openvino": ov_dir.name}
+
+def export_formats(pt: Path, imgsz: int, out_dir: Path, stem: str) -> dict[str, str]:
+    """Write out_dir/<stem>.onnx in the committed form (`tenken train --export`)."""
+    return {"onnx": export_onnx(pt, imgsz, out_dir / f"{stem}.onnx").name}
 
 
 def write_model_json(out_dir: Path, meta: dict[str, Any]) -> Path:

@@ -10,7 +10,6 @@ The weights are Ultralytics' (AGPL-3.0); Tenken only rebuilds them locally and n
 from __future__ import annotations
 
 import importlib.util
-import io
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from tenken.errors import ModelError
-from vision.train.offline import cache_dir, configure_offline_ultralytics
+from vision.train.offline import cache_dir
+from vision.train.rebuild import rebuild_model
+from vision.train.rebuild import save_checkpoint as save_rebuilt
 
 if TYPE_CHECKING:
     import torch
@@ -63,60 +64,9 @@ def read_onnx_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def onnx_initializers(onnx_bytes: bytes) -> dict[str, npt.NDArray[np.float32]]:
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load_model_from_string(onnx_bytes)
-    return {init.name: np.array(numpy_helper.to_array(init)) for init in model.graph.initializer}
-
-
 def rebuild_detection_model(onnx_bytes: bytes) -> Any:
     """An ultralytics `DetectionModel` (80 COCO classes) holding the ONNX weights, exact in eval mode."""
-    configure_offline_ultralytics()
-    import torch
-    from ultralytics.nn.modules import Conv
-    from ultralytics.nn.tasks import DetectionModel
-
-    weights = onnx_initializers(onnx_bytes)
-    model = DetectionModel("yolov8n.yaml", nc=80, verbose=False)
-    copied = 0
-    with torch.no_grad():
-        for name, module in model.named_modules():
-            if isinstance(module, Conv) and f"{name}.conv.weight" in weights:
-                module.conv.weight.copy_(torch.from_numpy(weights[f"{name}.conv.weight"]))
-                bn: Any = module.bn
-                bn.weight.fill_(1.0)
-                bn.bias.copy_(torch.from_numpy(weights[f"{name}.conv.bias"]))
-                bn.running_mean.zero_()
-                bn.running_var.fill_(1.0 - bn.eps)
-                copied += 1
-            elif (
-                isinstance(module, torch.nn.Conv2d)
-                and module.bias is not None
-                and f"{name}.weight" in weights
-            ):
-                module.weight.copy_(torch.from_numpy(weights[f"{name}.weight"]))
-                module.bias.copy_(torch.from_numpy(weights[f"{name}.bias"]))
-                copied += 1
-    if copied < 60:
-        raise ModelError(f"the ONNX model does not look like a YOLOv8n export ({copied} layers matched)")
-    from ultralytics.cfg import get_cfg
-
-    model.names = _coco_names(onnx_bytes)
-    model.args = vars(get_cfg())  # what ultralytics expects on a model it loads
-    model.eval()
-    return model
-
-
-def _coco_names(onnx_bytes: bytes) -> dict[int, str]:
-    import ast
-
-    import onnx
-
-    meta = {p.key: p.value for p in onnx.load_model_from_string(onnx_bytes).metadata_props}
-    names = ast.literal_eval(meta.get("names", "{}"))
-    return {int(k): str(v) for k, v in names.items()} or {i: str(i) for i in range(80)}
+    return rebuild_model(onnx_bytes, min_layers=60)
 
 
 def letterbox_batch(images: Sequence[npt.NDArray[np.uint8]], imgsz: int) -> torch.Tensor:
@@ -176,22 +126,7 @@ def recalibrate_batchnorm(model: Any, batch: torch.Tensor) -> None:
 
 def save_checkpoint(model: Any, path: Path, *, origin: str = ORIGIN) -> Path:
     """Save `model` as an ultralytics-loadable .pt (what `YOLO(path)` and training start from)."""
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = {
-        "model": model,
-        "train_args": {},
-        "date": None,
-        "version": "tenken-rebuild",
-        "license": "AGPL-3.0 (Ultralytics YOLOv8n COCO weights)",
-        "docs": origin,
-        "epoch": -1,
-    }
-    buffer = io.BytesIO()
-    torch.save(ckpt, buffer)
-    path.write_bytes(buffer.getvalue())
-    return path
+    return save_rebuilt(model, path, origin=origin, licence="AGPL-3.0 (Ultralytics YOLOv8n COCO weights)")
 
 
 def build_pretrained(onnx_path: Path | None = None, out: Path | None = None) -> Path:

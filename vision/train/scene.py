@@ -82,8 +82,16 @@ def items_from_detection_set(data_yaml: Path) -> list[SceneItem]:
 
 
 def items_from_class_folders(root: Path) -> list[SceneItem]:
+    """`<root>/<class>/*.jpg`; a folder of images with no class folders is all `normal` views."""
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    if not folders:
+        return [
+            SceneItem(image, "normal", source_group(image))
+            for image in sorted(root.iterdir())
+            if image.suffix.lower() in IMAGE_SUFFIXES
+        ]
     items = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for folder in folders:
         if folder.name not in SCENE_CLASSES:
             raise DataError(f"{folder}: unknown scene class (known: {', '.join(SCENE_CLASSES)})")
         for image in sorted(folder.iterdir()):

@@ -21,6 +21,9 @@ class TaskSpec:
     imgsz: int
     epochs: int
     close_mosaic: int = 3  # last epochs trained without mosaic
+    # How `tenken models ship` picks the shipped threshold on val: "f1" (box F1-optimal) or
+    # "false_alarms" (the lowest one with few negative images / normal views raising an alert)
+    threshold_rule: str = "f1"
 
     def policy(self, extra_classes: tuple[str, ...] = ()) -> ClassPolicy:
         """Class policy, optionally training some normally dropped labels as extra classes."""
@@ -29,9 +32,15 @@ class TaskSpec:
 
 TASKS = {
     "road": TaskSpec("road", "detect", ("D00", "D10", "D20", "D40"), RDD_EXTRA_LABELS, 416, 15, 4),
-    "fire": TaskSpec("fire", "detect", ("fire", "smoke"), frozenset(), 416, 6),
+    "fire": TaskSpec("fire", "detect", ("fire", "smoke"), frozenset(), 416, 6, threshold_rule="false_alarms"),
     "scene": TaskSpec(
-        "scene", "classify", ("fire", "smoke", "landslide", "flood", "normal"), frozenset(), 224, 8
+        "scene",
+        "classify",
+        ("fire", "smoke", "landslide", "flood", "normal"),
+        frozenset(),
+        224,
+        8,
+        threshold_rule="false_alarms",
     ),
 }
 

@@ -16,6 +16,8 @@ class ResolvedWeights:
     task: str | None = None  # known from the registry; None: read from the weights
     names: tuple[str, ...] | None = None
     imgsz: int | None = None
+    conf: float | None = None  # the shipped thresholds, when from the registry
+    alert_conf: float | None = None
 
 
 def resolve_weights(model: str) -> ResolvedWeights:
@@ -28,5 +30,6 @@ def resolve_weights(model: str) -> ResolvedWeights:
     name, _, fmt = model.partition(":")
     info = get_model(name)
     weights = info.weights_path(fmt or None)
-    label = f"{name} ({weights.relative_to(info.folder)})"
-    return ResolvedWeights(weights, label, info.task, info.classes, info.imgsz)
+    shown = weights.relative_to(info.folder) if weights.is_relative_to(info.folder) else weights.name
+    label = f"{name} ({shown})"
+    return ResolvedWeights(weights, label, info.task, info.classes, info.imgsz, info.conf, info.alert_conf)
