@@ -1,9 +1,10 @@
 """Choose a model's shipped threshold on val: the lowest one that keeps false alarms on negatives rare.
 
-Detectors: the lowest confidence at which at most `max_false_alarm_rate` of the images with no label
-raise any box; the image-level recall there is what an operator gets. Scene classifier: the lowest
-alert threshold at which at most that share of `normal` views are called a disaster. Lower thresholds
-find more, so the lowest one that meets the false-alarm budget is the best one that does. Pure numpy.
+Detectors: among the confidences at which at most `max_false_alarm_rate` of the images with no label
+raise any box, the highest one at which every class still reaches the image-level recall target (so
+an operator gets the target recall with the fewest spurious boxes); when no threshold within the
+budget reaches the target, the lowest one within the budget (the most recall the budget allows).
+Scene classifier: the same rule on the alert threshold, with `normal` views as the negatives. Pure numpy.
 """
 
 from __future__ import annotations
@@ -52,10 +53,23 @@ class OperatingPoint:
         return doc
 
 
-def _lowest_within_budget(false_alarm: FloatArray, grid: FloatArray, budget: float) -> int:
-    """Index of the lowest threshold within budget; the one with the fewest false alarms if none is."""
-    within = np.flatnonzero(false_alarm <= budget + 1e-12)
-    return int(within[0]) if within.size else int(np.argmin(false_alarm))
+def _choose_threshold(false_alarm: FloatArray, recall: FloatArray, budget: float, target: float) -> int:
+    """Index into the grid: the highest threshold within budget where every class (columns of `recall`)
+    reaches `target`; else the lowest within budget; else the one with the fewest false alarms."""
+    within = false_alarm <= budget + 1e-12
+    meets = within & np.all(recall >= target - 1e-12, axis=1)
+    if meets.any():
+        return int(np.flatnonzero(meets)[-1])
+    if within.any():
+        return int(np.flatnonzero(within)[0])
+    return int(np.argmin(false_alarm))
+
+
+def _rule(negatives: str, budget: float) -> str:
+    return (
+        f"highest threshold with at most {budget:.0%} of {negatives} alerting and image-level recall "
+        f">= {TARGET_RECALL:.0%} for every class (else the lowest within that budget)"
+    )
 
 
 def detector_operating_point(
@@ -76,15 +90,14 @@ def detector_operating_point(
         )
     top = scores[empty].max(axis=1)
     false_alarm = np.array([np.mean(top >= c) for c in grid])
-    k = _lowest_within_budget(false_alarm, grid, max_false_alarm_rate)
+    classes = [j for j in range(len(names)) if labelled[:, j].any()]
+    recall_grid = np.array([[np.mean(scores[labelled[:, j], j] >= c) for j in classes] for c in grid])
+    k = _choose_threshold(false_alarm, recall_grid.reshape(len(grid), len(classes)), max_false_alarm_rate,
+                          TARGET_RECALL)  # fmt: skip
     conf = float(grid[k])
-    recall = {
-        name: float(np.mean(scores[labelled[:, j], j] >= conf))
-        for j, name in enumerate(names)
-        if labelled[:, j].any()
-    }
+    recall = {names[j]: float(recall_grid[k, n]) for n, j in enumerate(classes)}
     return OperatingPoint(
-        f"lowest confidence with at most {max_false_alarm_rate:.0%} of images without labels raising any box",
+        _rule("images without labels", max_false_alarm_rate),
         conf,
         max_false_alarm_rate,
         float(false_alarm[k]),
@@ -116,17 +129,20 @@ def scene_operating_point(
         raise DataError("no normal images in the scored data: an alert threshold needs them")
     normal = truth == labels.index(NORMAL)
     false_alarm = np.array([np.mean(scene_alerts(p[normal], labels, float(c))) for c in grid])
-    k = _lowest_within_budget(false_alarm, grid, max_false_alarm_rate)
-    conf = float(grid[k])
     top = np.argmax(p, axis=1)
-    hit = (top == truth) & (p[np.arange(len(p)), top] >= conf)
+    top_p = p[np.arange(len(p)), top]
     disasters = [(j, name) for j, name in enumerate(labels) if name != NORMAL and np.any(truth == j)]
+    recall_grid = np.array(
+        [[np.mean(((top == truth) & (top_p >= c))[truth == j]) for j, _ in disasters] for c in grid]
+    ).reshape(len(grid), len(disasters))
+    k = _choose_threshold(false_alarm, recall_grid, max_false_alarm_rate, TARGET_RECALL)
+    conf = float(grid[k])
     return OperatingPoint(
-        f"lowest alert threshold with at most {max_false_alarm_rate:.0%} of normal views called a disaster",
+        _rule("normal views", max_false_alarm_rate),
         conf,
         max_false_alarm_rate,
         float(false_alarm[k]),
         int(normal.sum()),
-        {name: float(np.mean(hit[truth == j])) for j, name in disasters},
+        {name: float(recall_grid[k, n]) for n, (_, name) in enumerate(disasters)},
         {name: int(np.sum(truth == j)) for j, name in disasters},
     )

@@ -22,7 +22,7 @@ class TaskSpec:
     epochs: int
     close_mosaic: int = 3  # last epochs trained without mosaic
     # How `tenken models ship` picks the shipped threshold on val: "f1" (box F1-optimal) or
-    # "false_alarms" (the lowest one with few negative images / normal views raising an alert)
+    # "false_alarms" (few negative images / normal views alerting, recall target kept)
     threshold_rule: str = "f1"
 
     def policy(self, extra_classes: tuple[str, ...] = ()) -> ClassPolicy:
