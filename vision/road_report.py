@@ -8,10 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from tenken import __version__
-from tenken.atomic_dir import atomic_folder
-from tenken.report.writer import check_tile_url, write_report
+from tenken.atomic_dir import atomic_folder, check_output_folder
+from tenken.report.writer import check_tile_url, is_report_folder, write_report
 from vision.registry import ModelInfo
 from vision.road_survey import SurveyOptions, SurveyResult, options_as_dict
+
+
+def check_report_folder(out_dir: Path, inputs: tuple[Path, ...], *, overwrite: bool = False) -> None:
+    """Refuse an output folder the report may not be written to or may not replace (see `atomic_folder`)."""
+    check_output_folder(out_dir, overwrite=overwrite, replaceable=is_report_folder, inputs=inputs)
 
 
 def write_survey_report(
@@ -29,7 +34,8 @@ def write_survey_report(
     """Write crops and report files into `out_dir`; returns the summary (report.json plus paths)."""
     tile_url = check_tile_url(tile_url)  # fail before any work is written
     t0 = time.perf_counter()
-    with atomic_folder(out_dir, overwrite=overwrite) as tmp:
+    inputs = (Path(result.video), Path(result.track))
+    with atomic_folder(out_dir, overwrite=overwrite, replaceable=is_report_folder, inputs=inputs) as tmp:
         crops_dir = tmp / "crops"
         crops_dir.mkdir()
         defects = []

@@ -16,6 +16,9 @@ from tenken.report.summary import NOT_MEASURED, defect_summary, segment_summary
 from tenken.report.table import write_defects_csv
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+# report.json says who wrote it, so that `--overwrite` can tell a report folder from anything else.
+REPORT_GENERATOR = "tenken"
+REPORT_JSON = "report.json"
 
 
 def check_tile_url(tile_url: str) -> str:
@@ -28,6 +31,19 @@ def check_tile_url(tile_url: str) -> str:
 
 def default_attribution(tile_url: str) -> str:
     return OSM_ATTRIBUTION if "openstreetmap.org" in tile_url else ""
+
+
+def is_report_folder(folder: Path) -> bool:
+    """The folder holds a report.json written by Tenken (reports before the marker: by its model block)."""
+    try:
+        report = json.loads((folder / REPORT_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(report, dict):
+        return False
+    model = report.get("model")
+    legacy = isinstance(model, dict) and "tenken_version" in model
+    return report.get("generator") == REPORT_GENERATOR or legacy
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -62,6 +78,7 @@ def write_report(
     segments_fc = segment_features(segments)
     track = track_feature(track_line)
     report = {
+        "generator": REPORT_GENERATOR,
         "title": title,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "counts": dict(counts),
@@ -75,7 +92,7 @@ def write_report(
     _write_json(out / "defects.geojson", defects_fc)
     _write_json(out / "segments.geojson", segments_fc)
     write_defects_csv(out / "defects.csv", defects)
-    _write_json(out / "report.json", report)
+    _write_json(out / REPORT_JSON, report)
     page_data = {
         "report": report,
         "classes": ROAD_CLASSES,
