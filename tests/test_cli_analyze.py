@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tenken.cli import main
+from tests.mp4_files import faststart_copy, truncated_copy
 from tests.synthetic_drive import build_drive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,3 +242,39 @@ def test_an_output_below_a_file_is_refused(tmp_path, capsys, drive):
     video, gpx = drive
     code, _, err = run_cli(capsys, video, "--track", gpx, "--out", gpx / "report")
     assert_one_line_error(code, err, "is not a folder")
+
+
+# --- a video cut short --------------------------------------------------------------------------
+
+
+def test_a_truncated_video_warns_and_its_report_says_how_much_it_covers(tmp_path, capsys):
+    # Index in front, the end cut off: the file opens and decodes 5 s of its 33.5 s.
+    video = truncated_copy(faststart_copy(SAMPLE_VIDEO, tmp_path / "fast.mp4"), tmp_path / "cut.mp4", 0.16)
+    out = tmp_path / "report"
+    code, _, err = run_cli(
+        capsys, video, "--track", SAMPLE_TRACK, "--camera", "motorbike", "--out", out, "-q"
+    )
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "of a 33.5 s video" in warnings[0]
+    report = json.loads((out / "report.json").read_text())
+    coverage = report["coverage"]
+    assert coverage["complete"] is False
+    assert coverage["video_duration_s"] == pytest.approx(33.5)
+    assert coverage["decoded_duration_s"] < 6.0
+    assert coverage["frames_in_video"] == 201 and coverage["frames_decoded"] < 40
+    # The first 100 m were seen a third at most, the rest not at all: neither is graded sound.
+    segments = json.loads((out / "segments.geojson").read_text())["features"]
+    assert [s["properties"]["category"] for s in segments] == [None, None]
+    assert segments[0]["properties"]["surveyed_fraction"] < 0.5
+    assert report["segments"]["by_category"]["not surveyed"] == 2
+    assert coverage["warning"] in (out / "data.js").read_text()
+
+
+def test_a_whole_video_has_a_complete_coverage_and_no_warning(tmp_path, capsys, drive):
+    video, gpx = drive
+    out = tmp_path / "report"
+    code, _, err = run_cli(capsys, video, "--track", gpx, "--out", out, "-q")
+    assert code == 0, err
+    assert "warning" not in err
+    assert json.loads((out / "report.json").read_text())["coverage"]["complete"] is True

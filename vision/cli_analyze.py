@@ -212,6 +212,9 @@ def analyze(
         tile_url=tiles,
         overwrite=overwrite,
     )
+    warning = result.coverage.warning() if result.coverage else None
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:

@@ -10,6 +10,7 @@ from typing import Any
 from tenken import __version__
 from tenken.atomic_dir import atomic_folder, check_output_folder
 from tenken.report.writer import check_tile_url, is_report_folder, write_report
+from vision.grading import MIN_SURVEYED_FRACTION
 from vision.registry import ModelInfo
 from vision.road_survey import SurveyOptions, SurveyResult, options_as_dict
 
@@ -47,7 +48,12 @@ def write_survey_report(
                 (tmp / rel).write_bytes(crop)
             defects.append(dataclasses.replace(defect, crop_path=rel))
         settings = options_as_dict(options)
-        settings.update(video=result.video, track=result.track, video_start_s=result.video_start_s)
+        settings.update(
+            video=result.video,
+            track=result.track,
+            video_start_s=result.video_start_s,
+            min_surveyed_fraction=MIN_SURVEYED_FRACTION,
+        )
         timings = dict(result.timings_s)
         timings["write"] = time.perf_counter() - t0
         report = write_report(
@@ -75,6 +81,7 @@ def write_survey_report(
             },
             tile_url,
             title=f"Road survey — {Path(result.video).name}",
+            coverage=result.coverage.as_dict() if result.coverage else None,
         )
     summary = dict(report)
     summary["report"] = str(out_dir)

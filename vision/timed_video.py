@@ -25,6 +25,16 @@ import cv2
 import numpy as np
 
 FOURCC = "mp4v"
+VOP_START = b"\x00\x00\x01\xb6"  # MPEG-4 Part 2 picture header; its next 2 bits: 00 = intra
+
+
+def is_intra_packet(data: bytes) -> bool:
+    """An MPEG-4 Part 2 packet that holds an intra (key) picture.
+
+    Read from the stream itself: OpenCV's key-frame property of raw packets is not reliable.
+    """
+    at = data.find(VOP_START)
+    return at >= 0 and at + 4 < len(data) and data[at + 4] >> 6 == 0
 
 
 def write_timed_video(path: Path, frames: Sequence[np.ndarray], times_s: Sequence[float], fps: float) -> int:
@@ -51,14 +61,24 @@ def write_timed_video(path: Path, frames: Sequence[np.ndarray], times_s: Sequenc
         packets = _read_packets(encoded)
     if len(packets) != len(frames):
         raise RuntimeError(f"encoded {len(frames)} frames but read back {len(packets)} packets")
+    # The raw writer marks key frames only by a fixed interval (a per-frame flag is ignored), so the
+    # encoder's key frames must fall on one.
+    intra = [i for i, (_, is_key) in enumerate(packets) if is_key]
+    interval = intra[1] - intra[0] if len(intra) > 1 else len(packets)
+    if intra != list(range(0, len(packets), interval)):
+        raise RuntimeError(f"key frames at irregular places: {intra}")
     writer = cv2.VideoWriter(
-        str(path), cv2.CAP_FFMPEG, fourcc, fps, (width, height), [cv2.VIDEOWRITER_PROP_RAW_VIDEO, 1]
+        str(path),
+        cv2.CAP_FFMPEG,
+        fourcc,
+        fps,
+        (width, height),
+        [cv2.VIDEOWRITER_PROP_RAW_VIDEO, 1, cv2.VIDEOWRITER_PROP_KEY_INTERVAL, interval],
     )
     if not writer.isOpened():
         raise RuntimeError(f"cannot write {path}")
     try:
-        for (data, is_key), tick in zip(packets, ticks, strict=True):
-            writer.set(cv2.VIDEOWRITER_PROP_KEY_FLAG, 1.0 if is_key else 0.0)
+        for (data, _), tick in zip(packets, ticks, strict=True):
             writer.set(cv2.VIDEOWRITER_PROP_PTS, float(tick))
             writer.write(data)
     finally:
@@ -88,7 +108,7 @@ def _read_packets(path: Path) -> list[tuple[np.ndarray, bool]]:
             payload = data.reshape(1, -1)
             if not packets:
                 payload = np.concatenate([header, payload], axis=1)
-            packets.append((payload.copy(), bool(capture.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME))))
+            packets.append((payload.copy(), is_intra_packet(data.tobytes())))
     finally:
         capture.release()
     return packets

@@ -63,11 +63,13 @@ def write_report(
     *,
     tile_attribution: str | None = None,
     title: str = "Road survey",
+    coverage: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the report files into `folder` (created if missing) and return what report.json holds.
 
     `track_line` and every position are (lat, lon); the files carry GeoJSON's [lon, lat].
-    Evidence crops are the caller's: `Defect.crop_path` is relative to `folder`.
+    Evidence crops are the caller's: `Defect.crop_path` is relative to `folder`. `coverage` says
+    how much of the video the survey covers (its "warning" is shown on the page when set).
     """
     url = check_tile_url(tile_url)
     attribution = default_attribution(url) if tile_attribution is None else tile_attribution
@@ -82,6 +84,7 @@ def write_report(
         "title": title,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "counts": dict(counts),
+        "coverage": dict(coverage) if coverage is not None else None,
         "defects": defect_summary(defects),
         "segments": segment_summary(segments),
         "not_measured": NOT_MEASURED,
