@@ -78,7 +78,7 @@ class SegmentGrade:
     end_m: float
     line: tuple[tuple[float, float], ...]  # (lat, lon) points along the route
     surveyed_fraction: float  # share of the segment actually seen (0..1)
-    crack_ratio_pct: float | None  # None when nothing was seen
+    crack_ratio_pct: float | None  # None when not surveyed (too little of it seen to grade)
     category: str | None  # "I", "II", "III" or None when not surveyed
     mci: float | None
     defect_counts: dict[str, int] = field(default_factory=dict)

@@ -43,8 +43,24 @@ PLANTED = (
 START_STATION_M = 2.0
 
 
-def build_drive(folder: Path, distance_m: float = 56.0, every_frame_m: float = 0.5) -> tuple[Path, Path]:
-    """Render the drive (320x240, windscreen camera, 5 m/s) and its GPX into `folder`."""
+def phone_frame_times_s(distance_m: float = 56.0, fps: float = 10.0, from_s: float = 3.0) -> list[float]:
+    """When a phone struggling for light takes its frames: every tick of `fps` up to `from_s`, then one
+    tick in three (a variable frame rate, each frame stamped with its own time)."""
+    n = int(distance_m / 5.0 * fps)
+    first = round(from_s * fps)
+    return [i / fps for i in range(n) if i < first or (i - first) % 3 == 0]
+
+
+def build_drive(
+    folder: Path,
+    distance_m: float = 56.0,
+    every_frame_m: float = 0.5,
+    frame_times_s: Sequence[float] | None = None,
+) -> tuple[Path, Path]:
+    """Render the drive (320x240, windscreen camera, 5 m/s) and its GPX into `folder`.
+
+    With `frame_times_s` (whole ticks of the nominal frame rate) the video has a variable frame rate.
+    """
     strip = RoadStrip.blank(START_STATION_M + distance_m + 30.0, 1.75, 0.02, (110, 110, 110))
     for d in PLANTED:
         c0, r_far = strip.pixel(START_STATION_M + d.station_m + d.length_m / 2, d.right_m - d.width_m / 2)
@@ -69,6 +85,7 @@ def build_drive(folder: Path, distance_m: float = 56.0, every_frame_m: float = 0
         speed_mps=5.0,
         fps=5.0 / every_frame_m,
         start_time=START,
+        frame_times_s=frame_times_s,
     )
     return video, gpx
 

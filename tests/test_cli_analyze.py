@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tenken.cli import main
+from tests.mp4_files import faststart_copy, truncated_copy
 from tests.synthetic_drive import build_drive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,3 +151,130 @@ def test_help_teaches_the_main_options(capsys):
     assert code == 0
     for option in ("--track", "--camera", "--every-m", "--merge-radius", "--overwrite", "--json"):
         assert option in out
+
+
+# --- --overwrite replaces only an earlier report ------------------------------------------------
+
+
+@pytest.fixture
+def scratch(tmp_path, drive, monkeypatch):
+    """A folder the user works in, holding their video and track, as the current folder."""
+    work = tmp_path / "work"
+    work.mkdir()
+    for path in drive:
+        (work / path.name).write_bytes(path.read_bytes())
+    monkeypatch.chdir(work)
+    return work
+
+
+def assert_untouched(folder, names):
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+
+
+def test_overwrite_refuses_the_current_folder(scratch, capsys):
+    code, _, err = run_cli(capsys, "drive.mp4", "--track", "drive.gpx", "--out", ".", "--overwrite")
+    assert code == 2
+    assert_one_line_error(code, err, "is the current folder")
+    assert_untouched(scratch, ["drive.mp4", "drive.gpx"])
+
+
+def test_overwrite_refuses_a_folder_above_the_current_one(scratch, capsys):
+    code, _, err = run_cli(capsys, "drive.mp4", "--track", "drive.gpx", "--out", "..", "--overwrite")
+    assert code == 2
+    assert_one_line_error(code, err, "holds the current folder")
+    assert_untouched(scratch, ["drive.mp4", "drive.gpx"])
+
+
+def test_overwrite_refuses_a_folder_holding_the_inputs(scratch, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(
+        capsys, scratch / "drive.mp4", "--track", scratch / "drive.gpx", "--out", scratch, "--overwrite"
+    )
+    assert code == 2
+    assert_one_line_error(code, err, "holds the input")
+    assert_untouched(scratch, ["drive.mp4", "drive.gpx"])
+
+
+def test_overwrite_refuses_a_folder_that_is_not_a_report(tmp_path, capsys, drive):
+    video, gpx = drive
+    out = tmp_path / "photos"
+    out.mkdir()
+    (out / "holiday.jpg").write_bytes(b"\xff\xd8 precious")
+    code, _, err = run_cli(capsys, video, "--track", gpx, "--out", out, "--overwrite")
+    assert code == 2
+    assert_one_line_error(code, err, "is not an earlier report")
+    assert (out / "holiday.jpg").read_bytes() == b"\xff\xd8 precious"
+
+
+def test_overwrite_refuses_a_folder_whose_report_json_is_someone_elses(tmp_path, capsys, drive):
+    video, gpx = drive
+    out = tmp_path / "other-tool"
+    out.mkdir()
+    (out / "report.json").write_text('{"title": "quarterly figures"}')
+    code, _, err = run_cli(capsys, video, "--track", gpx, "--out", out, "--overwrite")
+    assert_one_line_error(code, err, "is not an earlier report")
+    assert (out / "report.json").read_text() == '{"title": "quarterly figures"}'
+
+
+def test_overwrite_replaces_an_earlier_report(tmp_path, capsys, drive):
+    video, gpx = drive
+    out = tmp_path / "report"
+    args = (video, "--track", gpx, "--out", out, "--max-frames", "2", "-q")
+    assert run_cli(capsys, *args)[0] == 0
+    (out / "stale.txt").write_text("from the first run")
+    code, _, err = run_cli(capsys, *args, "--overwrite")
+    assert code == 0, err
+    assert json.loads((out / "report.json").read_text())["generator"] == "tenken"
+    assert not (out / "stale.txt").exists()
+
+
+def test_an_unwritable_output_parent_is_refused_before_the_model_loads(tmp_path, capsys, drive):
+    video, gpx = drive
+    # /proc refuses new folders even to root; the weights do not exist, so reaching them would say so.
+    code, _, err = run_cli(
+        capsys, video, "--track", gpx, "--weights", tmp_path / "absent.onnx", "--out", "/proc/tenken-report"
+    )
+    assert code == 2
+    assert_one_line_error(code, err, "/proc", "not writable")
+
+
+def test_an_output_below_a_file_is_refused(tmp_path, capsys, drive):
+    video, gpx = drive
+    code, _, err = run_cli(capsys, video, "--track", gpx, "--out", gpx / "report")
+    assert_one_line_error(code, err, "is not a folder")
+
+
+# --- a video cut short --------------------------------------------------------------------------
+
+
+def test_a_truncated_video_warns_and_its_report_says_how_much_it_covers(tmp_path, capsys):
+    # Index in front, the end cut off: the file opens and decodes 5 s of its 33.5 s.
+    video = truncated_copy(faststart_copy(SAMPLE_VIDEO, tmp_path / "fast.mp4"), tmp_path / "cut.mp4", 0.16)
+    out = tmp_path / "report"
+    code, _, err = run_cli(
+        capsys, video, "--track", SAMPLE_TRACK, "--camera", "motorbike", "--out", out, "-q"
+    )
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "of a 33.5 s video" in warnings[0]
+    report = json.loads((out / "report.json").read_text())
+    coverage = report["coverage"]
+    assert coverage["complete"] is False
+    assert coverage["video_duration_s"] == pytest.approx(33.5)
+    assert coverage["decoded_duration_s"] < 6.0
+    assert coverage["frames_in_video"] == 201 and coverage["frames_decoded"] < 40
+    # The first 100 m were seen a third at most, the rest not at all: neither is graded sound.
+    segments = json.loads((out / "segments.geojson").read_text())["features"]
+    assert [s["properties"]["category"] for s in segments] == [None, None]
+    assert segments[0]["properties"]["surveyed_fraction"] < 0.5
+    assert report["segments"]["by_category"]["not surveyed"] == 2
+    assert coverage["warning"] in (out / "data.js").read_text()
+
+
+def test_a_whole_video_has_a_complete_coverage_and_no_warning(tmp_path, capsys, drive):
+    video, gpx = drive
+    out = tmp_path / "report"
+    code, _, err = run_cli(capsys, video, "--track", gpx, "--out", out, "-q")
+    assert code == 0, err
+    assert "warning" not in err
+    assert json.loads((out / "report.json").read_text())["coverage"]["complete"] is True

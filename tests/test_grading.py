@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tenken.findings import Defect, Pose
 from tenken.geo import LocalProjection
 from vision.grading import (
+    MIN_SURVEYED_FRACTION,
     category_of,
     covered_length_m,
     crack_cell_m2,
@@ -326,6 +327,31 @@ def test_crack_ratio_uses_only_the_seen_length():
     assert grade.surveyed_fraction == pytest.approx(0.5)
     assert grade.crack_ratio_pct == pytest.approx(ratio_for(1.0, seen_m=50.0))
     assert grade.defect_counts == {"D40": 2}
+
+
+def test_a_segment_seen_under_the_threshold_is_not_surveyed_rather_than_sound():
+    # Seen 16 m of 100 (a video cut short): no crack in the sliver must not grade the segment "I".
+    [grade] = grade_segments(road(100.0), [], [(0.0, 16.0)])
+    assert grade.surveyed_fraction == pytest.approx(0.16)
+    assert (grade.crack_ratio_pct, grade.category, grade.mci, grade.mci_advice) == (None, None, None, None)
+
+
+def test_a_segment_not_surveyed_still_counts_the_defects_seen_in_it():
+    [grade] = grade_segments(road(100.0), [defect("D40", box(5.0, 5.4, 0.0, 0.3))], [(0.0, 16.0)])
+    assert grade.category is None
+    assert grade.defect_counts == {"D40": 1}
+
+
+@pytest.mark.parametrize(("seen_m", "graded"), [(49.0, False), (50.0, True)])
+def test_the_surveyed_threshold_is_half_the_segment_by_default(seen_m, graded):
+    assert MIN_SURVEYED_FRACTION == 0.5
+    [grade] = grade_segments(road(100.0), [], [(0.0, seen_m)])
+    assert (grade.category == "I") is graded
+
+
+def test_the_surveyed_threshold_can_be_set():
+    [grade] = grade_segments(road(100.0), [], [(0.0, 16.0)], min_surveyed_fraction=0.1)
+    assert grade.category == "I"
 
 
 def test_defects_are_counted_in_their_own_segment_by_class():

@@ -15,6 +15,7 @@ from tenken.report import write_report
 from tenken.report.geojson import lonlat
 from tenken.report.page import page_script
 from tenken.report.table import DEFECT_COLUMNS
+from tenken.report.writer import is_report_folder
 
 TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
 # Latitude and longitude far apart so that a swap cannot pass unnoticed.
@@ -312,3 +313,25 @@ def test_tile_url_without_placeholders_is_refused(tmp_path: Path):
 def test_leaflet_ships_with_its_licence(report_dir: Path):
     licence = (report_dir / "assets" / "leaflet" / "LICENSE.txt").read_text(encoding="utf-8")
     assert "BSD 2-Clause" in licence
+
+
+# --- recognising a report folder (what --overwrite may replace) ---------------------------------
+
+
+def test_a_written_report_is_recognised_as_one(report_dir: Path):
+    assert json.loads((report_dir / "report.json").read_text())["generator"] == "tenken"
+    assert is_report_folder(report_dir)
+
+
+def test_a_report_from_before_the_marker_is_recognised_by_its_model_block(tmp_path: Path):
+    (tmp_path / "report.json").write_text(json.dumps({"model": {"name": "road", "tenken_version": "0.1.0"}}))
+    assert is_report_folder(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "content", [None, "", "not json", "[1, 2]", '{"title": "quarterly figures"}', '{"model": "road"}']
+)
+def test_anything_else_is_not_a_report(tmp_path: Path, content: str | None):
+    if content is not None:
+        (tmp_path / "report.json").write_text(content)
+    assert not is_report_folder(tmp_path)

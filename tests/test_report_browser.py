@@ -21,7 +21,8 @@ from tenken.findings import Defect
 from tenken.geo import LocalProjection
 from tenken.report import write_report
 from tests.browser import launch_chromium
-from vision.grading import grade_segments, ground_size_m, severity_of
+from vision.coverage import VideoCoverage
+from vision.grading import MIN_SURVEYED_FRACTION, grade_segments, ground_size_m, severity_of
 
 ORIGIN = (36.0820, 140.1100)  # a town road grid near Tsukuba; the data are synthetic
 UNSEEN_M = (1000.0, 1160.0)  # the camera saw nothing here (say, a tunnel)
@@ -286,6 +287,39 @@ def test_report_of_nothing_found_still_opens(browser, tmp_path):
     assert page.locator("path.tenken-defect").count() == 0
     assert "0" in page.locator("#summary").inner_text()
     assert page.locator(".leaflet-control-scale-line").first.is_visible()
+    page.close()
+
+
+def test_a_report_of_part_of_the_video_says_so_above_the_figures(browser, tmp_path):
+    cut = VideoCoverage(33.5, 5.0, 201, 30, 41, 6)
+    route = [ORIGIN, (ORIGIN[0], ORIGIN[1] + 0.002)]
+    segments = grade_segments(route, [], [(0.0, 30.0)], segment_m=100.0)
+    assert [s.category for s in segments] == [None, None]  # 30 m seen of the first 100 m
+    write_report(
+        tmp_path,
+        [],
+        segments,
+        route,
+        {"min_surveyed_fraction": MIN_SURVEYED_FRACTION},
+        {"name": "m", "version": "1"},
+        {},
+        {},
+        tile_url="",
+        coverage=cut.as_dict(),
+    )
+    page, record = open_report(browser, tmp_path)
+    assert record["errors"] == []
+    warning = page.locator("#coverage-warning")
+    assert warning.is_visible()
+    assert "5.0 s of a 33.5 s video" in warning.inner_text()
+    assert "seen under 50 % of its length" in page.locator("#grades").inner_text()
+    page.close()
+
+
+def test_a_report_of_the_whole_video_shows_no_coverage_warning(browser, survey):
+    folder, _ = survey
+    page, _ = open_report(browser, folder)
+    assert page.locator("#coverage-warning").count() == 0
     page.close()
 
 

@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 
 from tenken.errors import ConfigError, VideoError
 from tenken.tracks import Fix, Track
-from vision.sampling import SampledFrame, decode_plan, plan_by_distance, plan_samples, sample_by_distance
+from vision.sampling import (
+    DecodeOutcome,
+    SampledFrame,
+    decode_plan,
+    plan_by_distance,
+    plan_samples,
+    sample_by_distance,
+)
+from vision.timed_video import write_timed_video
 from vision.video import open_video, probe_video
 
 FPS = 10.0
@@ -380,14 +388,16 @@ def test_a_video_that_fails_midway_keeps_the_frames_so_far_and_warns(
     track = equator_track(10.0, 6.0)
     plan = plan_by_distance(video, track, T0, every_m=4.0)
     counting.fail_from_frame = 10
+    outcome = DecodeOutcome()
     with caplog.at_level(logging.WARNING, logger="vision.sampling"):
-        frames = list(decode_plan(plan, track))
+        frames = list(decode_plan(plan, track, outcome))
     assert [f.frame_index for f in frames] == [0, 4, 8]
     assert "cannot decode frame 10 of 50; stopping with 3 of 13 planned frames" in caplog.text
+    assert (outcome.stopped_at_frame, outcome.stopped_at_s) == (10, pytest.approx(1.0))
 
 
-def test_a_video_shorter_than_its_stated_count_stops_with_a_warning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_a_video_holding_fewer_frames_than_it_states_plans_only_those_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Containers of truncated recordings often state more frames than they hold.
     video = make_video(tmp_path / "drive.mp4", 20)
@@ -401,7 +411,56 @@ def test_a_video_shorter_than_its_stated_count_stops_with_a_warning(
 
     monkeypatch.setattr(cv2, "VideoCapture", Overstated)
     track = equator_track(10.0, 5.0)
-    with caplog.at_level(logging.WARNING, logger="vision.sampling"):
-        frames = list(sample_by_distance(video, track, T0, every_m=4.0))
-    assert [f.frame_index for f in frames] == [0, 4, 8, 12, 16]
-    assert "cannot decode frame 20 of 40" in caplog.text
+    plan = plan_by_distance(video, track, T0, every_m=4.0)
+    assert (plan.info.frame_count, plan.info.frames_readable) == (40, 20)
+    assert plan.info.duration_s == pytest.approx(4.0)
+    assert plan.info.readable_duration_s == pytest.approx(2.0)
+    assert [f.frame_index for f in decode_plan(plan, track)] == [0, 4, 8, 12, 16]
+
+
+# --- variable frame rate: each frame at its own time ---------------------------------------------
+
+# A phone at a nominal 10 fps that drops frames: gaps of 0.1 to 0.5 s.
+VFR_TIMES_S = [0.0, 0.1, 0.2, 0.5, 0.6, 1.1, 1.2, 1.3, 1.4, 1.9, 2.0, 2.1, 2.4, 2.5, 3.0]
+
+
+def make_vfr_video(path: Path) -> Path:
+    frames = [np.full((48, 64, 3), 5 * i, dtype=np.uint8) for i in range(len(VFR_TIMES_S))]
+    write_timed_video(path, frames, VFR_TIMES_S, fps=10.0)
+    return path
+
+
+def test_probe_reads_every_frame_time_from_the_container(tmp_path: Path) -> None:
+    info = probe_video(make_vfr_video(tmp_path / "phone.mp4"))
+    assert info.timestamps_s == pytest.approx(VFR_TIMES_S)
+    assert info.frame_times_s(T0).tolist() == pytest.approx([T0 + t for t in VFR_TIMES_S])
+    assert info.duration_s == pytest.approx(3.1)  # not 15 frames / 10 fps
+
+
+def test_frames_of_a_variable_frame_rate_video_carry_their_own_time_and_place(tmp_path: Path) -> None:
+    # 10 m/s: frame k stands at 10 * VFR_TIMES_S[k] m; kept every 4 m of true distance.
+    video = make_vfr_video(tmp_path / "phone.mp4")
+    frames = list(sample_by_distance(video, equator_track(10.0, 4.0), T0, every_m=4.0))
+    assert [f.frame_index for f in frames] == [0, 3, 5, 9, 12, 14]  # at 0, 5, 11, 19, 24, 30 m
+    for frame in frames:
+        assert frame.timestamp_s == pytest.approx(T0 + VFR_TIMES_S[frame.frame_index])
+        assert frame.pose.lon * EQUATOR_M_PER_DEG == pytest.approx(10.0 * VFR_TIMES_S[frame.frame_index])
+
+
+def test_a_backend_without_timestamps_falls_back_to_the_frame_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = make_video(tmp_path / "drive.mp4", 8, fps=4.0)
+
+    class NoTimes(CountingCapture):
+        fail_from_frame = None
+
+        def get(self, prop: int) -> float:
+            return 0.0 if prop == cv2.CAP_PROP_POS_MSEC else float(self._capture.get(prop))
+
+    monkeypatch.setattr(cv2, "VideoCapture", NoTimes)
+    info = probe_video(video)
+    assert info.timestamps_s == ()
+    assert info.frame_times_s().tolist() == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+    frames = list(sample_by_distance(video, equator_track(10.0, 3.0), T0, every_m=5.0))
+    assert [f.timestamp_s - T0 for f in frames] == [0.0, 0.5, 1.0, 1.5]

@@ -115,11 +115,10 @@ def analyze(
 
     Example: tenken analyze drive.mp4 --track drive.gpx --out drive-report
     """
-    from tenken.atomic_dir import check_output_folder
     from tenken.report.writer import check_tile_url
     from vision.detector import load_detector
     from vision.registry import ModelInfo, get_model
-    from vision.road_report import write_survey_report
+    from vision.road_report import check_report_folder, write_survey_report
     from vision.road_survey import (
         CAMERA_PROFILES,
         SurveyOptions,
@@ -157,11 +156,11 @@ def analyze(
         offset_s=offset,
         max_frames=max_frames,
     )
-    # Check everything the user gave before the slow part: inputs, output folder, tile URL, model.
+    # Check everything the user gave before the slow part: output folder, inputs, tile URL, model.
+    check_report_folder(out_dir, (video, track), overwrite=overwrite)
     prepared = prepare_survey(video, track, options)
     if prepared.track.warning:
         typer.echo(f"warning: {prepared.track.warning}", err=True)
-    check_output_folder(out_dir, overwrite=overwrite)
     tiles = check_tile_url(settings.tile_url if tile_url is None else tile_url)
     if weights is None:
         info = get_model(model)
@@ -213,6 +212,9 @@ def analyze(
         tile_url=tiles,
         overwrite=overwrite,
     )
+    warning = result.coverage.warning() if result.coverage else None
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:

@@ -3,7 +3,8 @@
 The mesh rules (what a crack, a pothole or a patch counts) are in :mod:`vision.crack_mesh`.
 C = (cracked + patched area) / surveyed area x 100, where surveyed area = seen length x lane
 width, and "seen" comes from the sampled frames' ground coverage (:func:`seen_intervals_from_frames`).
-Only cells in seen rows count. A segment nobody saw has C, category and MCI None.
+Only cells in seen rows count. A segment seen over less than `MIN_SURVEYED_FRACTION` of its
+length is "not surveyed": C, category and MCI None, as for a segment nobody saw.
 Rutting depth and IRI need a profiler we do not have; nothing here estimates them.
 """
 
@@ -31,6 +32,7 @@ from vision.route import (
 )
 
 __all__ = [
+    "MIN_SURVEYED_FRACTION",
     "RouteSegment",
     "category_of",
     "covered_length_m",
@@ -47,6 +49,9 @@ __all__ = [
 ]
 
 DEFAULT_LANE_WIDTH_M = 3.5
+# Below this share seen, a segment is not graded: a crack ratio from a sliver of it (a video cut
+# short, a gap in the frames) would pass for the whole segment, and a sound sliver for a sound road.
+MIN_SURVEYED_FRACTION = 0.5
 
 
 def category_of(crack_ratio_pct: float) -> str:
@@ -117,11 +122,13 @@ def grade_segments(
     *,
     segment_m: float = DEFAULT_SEGMENT_M,
     lane_width_m: float = DEFAULT_LANE_WIDTH_M,
+    min_surveyed_fraction: float = MIN_SURVEYED_FRACTION,
 ) -> list[SegmentGrade]:
     """Grade each segment of the route: crack ratio, category, MCI1, defect counts, share seen.
 
     `seen_intervals` are (start_m, end_m) distances along the route that the sampled frames saw
-    (see :func:`seen_intervals_from_frames`).
+    (see :func:`seen_intervals_from_frames`). A segment seen over less than
+    `min_surveyed_fraction` of its length keeps its share seen and defect counts but no grade.
     """
     if lane_width_m <= 0:
         raise ValueError(f"lane_width_m must be positive, got {lane_width_m}")
@@ -140,18 +147,19 @@ def grade_segments(
         in_seg = _in_segment(np.asarray(stations), seg, seg.segment_id == last)
         counts = Counter(d.class_name for d, inside in zip(defects, in_seg, strict=True) if inside)
         seen_m = covered_length_m(seen, seg.start_m, seg.end_m)
+        surveyed_fraction = min(1.0, seen_m / seg.length_m)
         grade = SegmentGrade(
             segment_id=seg.segment_id,
             start_m=seg.start_m,
             end_m=seg.end_m,
             line=seg.line,
-            surveyed_fraction=min(1.0, seen_m / seg.length_m),
+            surveyed_fraction=surveyed_fraction,
             crack_ratio_pct=None,
             category=None,
             mci=None,
             defect_counts=dict(sorted(counts.items())),
         )
-        if seen_m > 1e-9:
+        if seen_m > 1e-9 and surveyed_fraction >= min_surveyed_fraction:
             cells = _in_segment(cell_station, seg, seg.segment_id == last)
             ratio = min(100.0, 100.0 * float(damage_m2[cells].sum()) / (seen_m * lane_width_m))
             mci = mci1(ratio)

@@ -8,10 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from tenken import __version__
-from tenken.atomic_dir import atomic_folder
-from tenken.report.writer import check_tile_url, write_report
+from tenken.atomic_dir import atomic_folder, check_output_folder
+from tenken.report.writer import check_tile_url, is_report_folder, write_report
+from vision.grading import MIN_SURVEYED_FRACTION
 from vision.registry import ModelInfo
 from vision.road_survey import SurveyOptions, SurveyResult, options_as_dict
+
+
+def check_report_folder(out_dir: Path, inputs: tuple[Path, ...], *, overwrite: bool = False) -> None:
+    """Refuse an output folder the report may not be written to or may not replace (see `atomic_folder`)."""
+    check_output_folder(out_dir, overwrite=overwrite, replaceable=is_report_folder, inputs=inputs)
 
 
 def write_survey_report(
@@ -29,7 +35,8 @@ def write_survey_report(
     """Write crops and report files into `out_dir`; returns the summary (report.json plus paths)."""
     tile_url = check_tile_url(tile_url)  # fail before any work is written
     t0 = time.perf_counter()
-    with atomic_folder(out_dir, overwrite=overwrite) as tmp:
+    inputs = (Path(result.video), Path(result.track))
+    with atomic_folder(out_dir, overwrite=overwrite, replaceable=is_report_folder, inputs=inputs) as tmp:
         crops_dir = tmp / "crops"
         crops_dir.mkdir()
         defects = []
@@ -41,7 +48,12 @@ def write_survey_report(
                 (tmp / rel).write_bytes(crop)
             defects.append(dataclasses.replace(defect, crop_path=rel))
         settings = options_as_dict(options)
-        settings.update(video=result.video, track=result.track, video_start_s=result.video_start_s)
+        settings.update(
+            video=result.video,
+            track=result.track,
+            video_start_s=result.video_start_s,
+            min_surveyed_fraction=MIN_SURVEYED_FRACTION,
+        )
         timings = dict(result.timings_s)
         timings["write"] = time.perf_counter() - t0
         report = write_report(
@@ -69,6 +81,7 @@ def write_survey_report(
             },
             tile_url,
             title=f"Road survey — {Path(result.video).name}",
+            coverage=result.coverage.as_dict() if result.coverage else None,
         )
     summary = dict(report)
     summary["report"] = str(out_dir)

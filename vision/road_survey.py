@@ -21,14 +21,22 @@ from tenken.errors import VideoError
 from tenken.findings import Defect, Observation, Pose, SegmentGrade
 from tenken.geo import CameraModel
 from tenken.tracks import Track, align_video, load_track
+from vision.coverage import VideoCoverage, video_coverage
 from vision.detector import Detector
 from vision.georef import GeorefOptions, georeference_detections
 from vision.grading import grade_segments, seen_intervals_from_frames, severity_of
 from vision.merge import MergeOptions, merge_observations
 from vision.privacy import evidence_crop
-from vision.sampling import PoseSource, SampledFrame, SamplePlan, decode_plan, plan_by_distance
+from vision.sampling import (
+    DecodeOutcome,
+    PoseSource,
+    SampledFrame,
+    SamplePlan,
+    decode_plan,
+    plan_by_distance,
+)
 from vision.tracking import link_observations
-from vision.video import VideoInfo, open_video, probe_video
+from vision.video import VideoInfo, grabbed_time_s, open_video, probe_video
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +119,7 @@ class SurveyResult:
     crops_jpeg: dict[int, bytes]  # defect id -> evidence crop (anonymised)
     timings_s: dict[str, float] = field(default_factory=dict)
     video_start_s: float = 0.0
+    coverage: VideoCoverage | None = None  # how much of the video was decoded and analysed
 
 
 def detect_frames(
@@ -256,6 +265,7 @@ def decode_chunk(
     frame_indices: Sequence[int],
     video_start_s: float,
     poses: PoseSource,
+    info: VideoInfo | None = None,
 ) -> list[SampledFrame]:
     """Decode the planned frames of one chunk of a job, each with its pose.
 
@@ -263,56 +273,78 @@ def decode_chunk(
     nothing: a planned frame that does not decode is a VideoError naming it, so the job records
     which stretch of the video is corrupt while its other chunks complete.
 
-    The decoder seeks to the chunk's first frame when the container allows it exactly (the
-    position and the frame's own timestamp agree with the index); otherwise, as for variable
-    frame rate or damaged files, it grabs every frame from the start, as the embedded sampler
-    does, so both paths see the same frames.
+    `info` is the probed video (with its frames' timestamps; probed here when not given). The
+    decoder seeks near the chunk's first frame and tells which frame it landed on by its
+    timestamp, then walks forward checking every frame's timestamp against the probe; when that
+    fails (a damaged file), it grabs every frame from the start, as the embedded sampler does,
+    so both paths see the same frames at the same times.
     """
     wanted = sorted(set(frame_indices))
     if not wanted:
         return []
+    info = info or probe_video(video_path)
     if wanted[0] > 0:
-        frames = _decode_planned(video_path, wanted, video_start_s, poses, seek=True)
+        frames = _decode_planned(info, wanted, video_start_s, poses, seek=True)
         if frames is not None:
             return frames
         log.info("%s: cannot seek exactly to frame %d; decoding from the start", video_path, wanted[0])
-    frames = _decode_planned(video_path, wanted, video_start_s, poses, seek=False)
+    frames = _decode_planned(info, wanted, video_start_s, poses, seek=False)
     assert frames is not None  # only a seek gives up
     return frames
 
 
-def _decode_planned(
-    video_path: str | Path, wanted: list[int], video_start_s: float, poses: PoseSource, *, seek: bool
-) -> list[SampledFrame] | None:
-    """Frames `wanted` (sorted), grabbing from the first one (`seek`) or from frame 0.
+def _seek_before(capture: cv2.VideoCapture, info: VideoInfo, frame_index: int) -> int | None:
+    """Seek to `frame_index` or a frame before it; the index of the frame the next grab returns.
 
-    None when a seek did not land exactly on the first wanted frame.
+    OpenCV seeks by frame number = time x nominal rate, which on a variable-frame-rate video is
+    not the frame's index; the frame landed on is found by its timestamp. None when that fails.
+    """
+    target = frame_index
+    for _ in range(3):
+        capture.set(cv2.CAP_PROP_POS_FRAMES, target)
+        if not capture.grab():
+            return None
+        landed = info.frame_at_time(float(capture.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0)
+        if landed is None:
+            return None
+        if landed <= frame_index:
+            return landed
+        target = max(0, target - 2 * (landed - frame_index))
+    return None
+
+
+def _decode_planned(
+    info: VideoInfo, wanted: list[int], video_start_s: float, poses: PoseSource, *, seek: bool
+) -> list[SampledFrame] | None:
+    """Frames `wanted` (sorted), seeking to or before the first one (`seek`) or from frame 0.
+
+    None when a seek cannot be placed exactly (a frame's timestamp is not the probed one).
     """
     out: list[SampledFrame] = []
-    with open_video(video_path) as (capture, info):
-        first = 0
+    with open_video(info.path) as (capture, _):
+        first, grabbed = 0, False
         if seek:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, wanted[0])
-            if round(capture.get(cv2.CAP_PROP_POS_FRAMES)) != wanted[0]:
+            landed = _seek_before(capture, info, wanted[0])
+            if landed is None:
                 return None
-            first = wanted[0]
+            first, grabbed = landed, True
         wanted_set = set(wanted)
         for index in range(first, wanted[-1] + 1):
-            ok = capture.grab()
-            if seek and index == first:
-                frame_ms = 1000.0 * index / info.fps
-                if not ok or abs(capture.get(cv2.CAP_PROP_POS_MSEC) - frame_ms) > 500.0 / info.fps:
-                    return None
+            ok = grabbed or capture.grab()
+            grabbed = False
+            time_s = grabbed_time_s(capture, info, index) if ok else None
+            if seek and ok and info.frame_at_time(time_s or 0.0) != index:
+                return None
             if index not in wanted_set:
                 continue
             image = None
             if ok:
                 ok, image = capture.retrieve()
-            if not ok or image is None:
+            if not ok or image is None or time_s is None:
                 raise VideoError(
                     f"{info.path}: cannot decode frame {index} of {info.frame_count} (corrupt segment)"
                 )
-            timestamp_s = info.frame_time_s(index, video_start_s)
+            timestamp_s = video_start_s + time_s
             out.append(SampledFrame(index, timestamp_s, poses.pose_at(timestamp_s), image))
     return out
 
@@ -369,7 +401,8 @@ def run_survey(
     t_detect = 0.0
     t_decode_start = time.perf_counter()
     done = 0
-    for frame in decode_plan(plan, track):
+    outcome = DecodeOutcome()
+    for frame in decode_plan(plan, track, outcome):
         batch.append(frame)
         if len(batch) >= options.batch:
             t = time.perf_counter()
@@ -406,6 +439,9 @@ def run_survey(
         crops_jpeg=crops,
         timings_s={k: round(v, 3) for k, v in timings.items()},
         video_start_s=start_s,
+        coverage=video_coverage(
+            info, len(plan), len(results), outcome.stopped_at_frame, outcome.stopped_at_s
+        ),
     )
 
 

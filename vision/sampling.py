@@ -6,10 +6,13 @@ bar) and planning stays a pure function of the track:
 >>> plan_samples([0.0, 1.5, 3.0, 4.5, 4.5, 4.5, 9.0], every_m=4.0)
 [0, 3, 6]
 
+Frame times are the container's timestamps (planning) and each decoded frame's own timestamp
+(decoding), so a variable-frame-rate video is placed where it was recorded.
+
 Decoding policy: a frame that cannot be decoded before any frame was produced is a VideoError
 naming it (the video is unusable); after frames were produced the sampler stops with a logged
-warning and the frames so far stand, because containers often overstate their frame count and a
-truncated recording still holds a usable survey.
+warning, records where in `DecodeOutcome`, and the frames so far stand, because a truncated
+recording still holds a usable survey (the report says how much of the video it covers).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 
 from tenken.errors import ConfigError, VideoError
 from tenken.findings import Pose
-from vision.video import VideoInfo, open_video, probe_video
+from vision.video import VideoInfo, grabbed_time_s, open_video, probe_video
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,14 @@ class SamplePlan:
 
     def __len__(self) -> int:
         return len(self.frame_indices)
+
+
+@dataclass
+class DecodeOutcome:
+    """Where decoding a plan stopped short, if it did; `decode_plan` fills it in as it goes."""
+
+    stopped_at_frame: int | None = None  # the first frame that could not be decoded
+    stopped_at_s: float | None = None  # its video time (from the first frame)
 
 
 def plan_samples(
@@ -105,8 +116,13 @@ def plan_by_distance(
     return SamplePlan(info, video_start_s, tuple(plan_samples(distances_m, every_m, max_frames)))
 
 
-def decode_plan(plan: SamplePlan, poses: PoseSource) -> Iterator[SampledFrame]:
-    """Decode the planned frames in order: `grab()` every frame, `retrieve()` only the kept ones."""
+def decode_plan(
+    plan: SamplePlan, poses: PoseSource, outcome: DecodeOutcome | None = None
+) -> Iterator[SampledFrame]:
+    """Decode the planned frames in order: `grab()` every frame, `retrieve()` only the kept ones.
+
+    Each frame's time is its own timestamp. Where decoding stops early is written to `outcome`.
+    """
     if not plan.frame_indices:
         return
     wanted = set(plan.frame_indices)
@@ -134,10 +150,13 @@ def decode_plan(plan: SamplePlan, poses: PoseSource) -> Iterator[SampledFrame]:
                     len(plan),
                     extra={"frame_index": index},
                 )
+                if outcome is not None:
+                    outcome.stopped_at_frame = index
+                    outcome.stopped_at_s = plan.info.frame_time_s(index)
                 return
             if image is None:
                 continue
-            timestamp_s = info.frame_time_s(index, plan.video_start_s)
+            timestamp_s = plan.video_start_s + grabbed_time_s(capture, plan.info, index)
             yield SampledFrame(index, timestamp_s, poses.pose_at(timestamp_s), image)
             produced += 1
 

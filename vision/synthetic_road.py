@@ -8,6 +8,7 @@ tracking and merging can be checked against the truth.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tenken.geo import CameraModel, offset_latlon
+from vision.timed_video import write_timed_video
 
 Image = npt.NDArray[np.uint8]
 VERGE_BGR = (92, 96, 98)
@@ -120,27 +122,36 @@ def write_drive(
     speed_mps: float,
     fps: float,
     start_time: datetime,
+    frame_times_s: Sequence[float] | None = None,
 ) -> int:
     """Render a drive at constant speed to `video_path` and its 1 Hz GPX to `gpx_path`.
 
     Route station 0 is where the camera stands in the first frame, at `start_station_m` on the strip.
-    Returns the number of frames written.
+    With `frame_times_s` the frames are taken at those times (whole ticks of 1/`fps`) and the video
+    carries them as its timestamps, as a phone's variable-frame-rate recording does; otherwise one
+    frame every 1/`fps` s. Returns the number of frames written.
     """
-    n_frames = int(distance_m / speed_mps * fps)
-    writer = cv2.VideoWriter(
-        str(video_path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (camera.width_px, camera.height_px)
-    )
-    try:
-        for i in range(n_frames):
-            writer.write(render_frame(strip, camera, start_station_m + i * speed_mps / fps))
-    finally:
-        writer.release()
+    if frame_times_s is None:
+        n_frames = int(distance_m / speed_mps * fps)
+        writer = cv2.VideoWriter(
+            str(video_path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (camera.width_px, camera.height_px)
+        )
+        try:
+            for i in range(n_frames):
+                writer.write(render_frame(strip, camera, start_station_m + i * speed_mps / fps))
+        finally:
+            writer.release()
+        duration_s = n_frames / fps
+    else:
+        frames = [render_frame(strip, camera, start_station_m + t * speed_mps) for t in frame_times_s]
+        n_frames = write_timed_video(video_path, frames, frame_times_s, fps)
+        duration_s = frame_times_s[-1] + 1.0 / fps
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<gpx version="1.1" creator="tenken" xmlns="http://www.topografix.com/GPX/1/1">',
         "<trk><name>synthetic drive</name><trkseg>",
     ]
-    for t in range(int(n_frames / fps) + 2):
+    for t in range(int(duration_s) + 2):
         lat, lon, _ = route.pose(t * speed_mps)
         stamp = datetime.fromtimestamp(start_time.timestamp() + t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         lines.append(f'<trkpt lat="{lat:.8f}" lon="{lon:.8f}"><ele>10.0</ele><time>{stamp}</time></trkpt>')

@@ -22,6 +22,7 @@ from tenken.settings import Settings
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from tenken.tracks import Track, load_track
+from vision.coverage import VideoCoverage, video_coverage
 from vision.road_survey import (
     CameraSettings,
     FrameResult,
@@ -34,6 +35,7 @@ from vision.road_survey import (
     route_points,
     split_chunks,
 )
+from vision.video import VideoInfo, probe_video
 from worker.detectors import describe_detector, get_detector
 
 log = logging.getLogger(__name__)
@@ -79,18 +81,30 @@ def publish_job(store: Store, bus: EventBus | None, job_id: str) -> None:
 
 
 _tracks: dict[str, Track] = {}
-_tracks_lock = threading.Lock()
+_videos: dict[str, VideoInfo] = {}
+_inputs_lock = threading.Lock()
 
 
 def _track(path: str) -> Track:
     """Tracks are parsed once per process and job (chunks of one job share it)."""
-    with _tracks_lock:
+    with _inputs_lock:
         track = _tracks.get(path)
         if track is None:
             if len(_tracks) > 32:
                 _tracks.clear()
             track = _tracks[path] = load_track(path)
         return track
+
+
+def _video(path: str) -> VideoInfo:
+    """Videos are probed (every frame's timestamp read) once per process and job."""
+    with _inputs_lock:
+        info = _videos.get(path)
+        if info is None:
+            if len(_videos) > 32:
+                _videos.clear()
+            info = _videos[path] = probe_video(path)
+        return info
 
 
 def prepare_job(store: Store, job_id: str, chunk_frames: int, bus: EventBus | None = None) -> list[int]:
@@ -175,7 +189,7 @@ def run_chunk(
         try:
             loaded = get_detector(spec)
             threshold = conf if conf is not None else loaded.info.conf
-            sampled = decode_chunk(video, frames, start_s, _track(track_path))
+            sampled = decode_chunk(video, frames, start_s, _track(track_path), _video(video))
             for i in range(0, len(sampled), options.batch):
                 results.extend(
                     detect_frames(sampled[i : i + options.batch], loaded.detector, options, threshold)
@@ -214,6 +228,7 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
         start_s, duration_s = float(job.video_start_s or 0.0), float(job.duration_s or 0.0)
         frame_size = (int(job.frame_width or 0), int(job.frame_height or 0))
         frames_in_video = int(job.frames_in_video or 0)
+        frames_planned = int(job.frames_total or 0)
     track = _track(track_path)
     route = route_points(track, start_s, start_s + duration_s)
     results = [FrameResult(i, pose, obs, crops) for i, pose, obs, crops in frames]
@@ -235,6 +250,7 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
                 observations=agg.n_observations,
                 crops_jpeg=agg.crops_jpeg,
                 video_start_s=start_s,
+                coverage=_coverage(video, frames_planned, len(results)),
             ),
             spec,
             conf,
@@ -250,6 +266,16 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
                 publish_quietly(bus, FINDINGS, defect_event(row))
         publish_job(store, bus, job_id)
     return completed
+
+
+def _coverage(video: str, frames_planned: int, frames_sampled: int) -> VideoCoverage | None:
+    """How much of the video the job covers; None (and a log line) when the video is gone."""
+    try:
+        info = _video(video)
+    except TenkenError as exc:
+        log.warning("cannot say how much of %s the report covers: %s", video, exc)
+        return None
+    return video_coverage(info, frames_planned, frames_sampled)
 
 
 def defect_event(row: jobstore.DefectRow) -> dict[str, Any]:

@@ -35,18 +35,22 @@ def defect_summary(defects: Sequence[Defect]) -> dict[str, Any]:
 
 
 def segment_summary(segments: Sequence[SegmentGrade]) -> dict[str, Any]:
-    """Counts per category and the crack ratio over everything seen, weighted by seen length."""
+    """Counts per category, and the crack ratio over the graded segments weighted by seen length.
+
+    A segment seen too little to grade ("not surveyed") adds to the length seen, not to the ratio.
+    """
     by_category = Counter(s.category or NOT_SURVEYED for s in segments)
     route_m = sum(s.end_m - s.start_m for s in segments)
     seen_m = [(s.end_m - s.start_m) * s.surveyed_fraction for s in segments]
-    total_seen_m = sum(seen_m)
-    weighted = sum(
-        m * s.crack_ratio_pct for m, s in zip(seen_m, segments, strict=True) if s.crack_ratio_pct is not None
-    )
+    graded = [
+        (m, s.crack_ratio_pct) for m, s in zip(seen_m, segments, strict=True) if s.crack_ratio_pct is not None
+    ]
+    graded_m = sum(m for m, _ in graded)
+    weighted = sum(m * ratio for m, ratio in graded)
     return {
         "total": len(segments),
         "by_category": {c: by_category.get(c, 0) for c in [*CATEGORIES, NOT_SURVEYED]},
         "route_length_m": round(route_m, 1),
-        "surveyed_length_m": round(total_seen_m, 1),
-        "crack_ratio_pct_overall": round(weighted / total_seen_m, 2) if total_seen_m > 0 else None,
+        "surveyed_length_m": round(sum(seen_m), 1),
+        "crack_ratio_pct_overall": round(weighted / graded_m, 2) if graded_m > 0 else None,
     }

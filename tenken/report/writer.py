@@ -16,6 +16,9 @@ from tenken.report.summary import NOT_MEASURED, defect_summary, segment_summary
 from tenken.report.table import write_defects_csv
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+# report.json says who wrote it, so that `--overwrite` can tell a report folder from anything else.
+REPORT_GENERATOR = "tenken"
+REPORT_JSON = "report.json"
 
 
 def check_tile_url(tile_url: str) -> str:
@@ -28,6 +31,19 @@ def check_tile_url(tile_url: str) -> str:
 
 def default_attribution(tile_url: str) -> str:
     return OSM_ATTRIBUTION if "openstreetmap.org" in tile_url else ""
+
+
+def is_report_folder(folder: Path) -> bool:
+    """The folder holds a report.json written by Tenken (reports before the marker: by its model block)."""
+    try:
+        report = json.loads((folder / REPORT_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(report, dict):
+        return False
+    model = report.get("model")
+    legacy = isinstance(model, dict) and "tenken_version" in model
+    return report.get("generator") == REPORT_GENERATOR or legacy
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -47,11 +63,13 @@ def write_report(
     *,
     tile_attribution: str | None = None,
     title: str = "Road survey",
+    coverage: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the report files into `folder` (created if missing) and return what report.json holds.
 
     `track_line` and every position are (lat, lon); the files carry GeoJSON's [lon, lat].
-    Evidence crops are the caller's: `Defect.crop_path` is relative to `folder`.
+    Evidence crops are the caller's: `Defect.crop_path` is relative to `folder`. `coverage` says
+    how much of the video the survey covers (its "warning" is shown on the page when set).
     """
     url = check_tile_url(tile_url)
     attribution = default_attribution(url) if tile_attribution is None else tile_attribution
@@ -62,9 +80,11 @@ def write_report(
     segments_fc = segment_features(segments)
     track = track_feature(track_line)
     report = {
+        "generator": REPORT_GENERATOR,
         "title": title,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "counts": dict(counts),
+        "coverage": dict(coverage) if coverage is not None else None,
         "defects": defect_summary(defects),
         "segments": segment_summary(segments),
         "not_measured": NOT_MEASURED,
@@ -75,7 +95,7 @@ def write_report(
     _write_json(out / "defects.geojson", defects_fc)
     _write_json(out / "segments.geojson", segments_fc)
     write_defects_csv(out / "defects.csv", defects)
-    _write_json(out / "report.json", report)
+    _write_json(out / REPORT_JSON, report)
     page_data = {
         "report": report,
         "classes": ROAD_CLASSES,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,7 +17,8 @@ from tenken.settings import load_settings
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from tenken.tracks import load_track
-from tests.synthetic_drive import ColourDetector
+from tests.mp4_files import faststart_copy, truncated_copy
+from tests.synthetic_drive import ColourDetector, build_drive, phone_frame_times_s
 from tests.workers.conftest import DETECTOR, REPO, corrupt_copy, survey_options
 from vision.road_survey import decode_chunk, run_survey, split_chunks
 from worker.executor import CeleryExecutor, EmbeddedExecutor, make_executor
@@ -124,6 +127,51 @@ def test_a_chunk_that_seeks_gets_the_same_pixels_as_decoding_from_the_start(driv
         frames = decode_chunk(video, chunk, track.start_s, track)
         expected = sequential_images(video, chunk)
         assert all(np.array_equal(f.image, e) for f, e in zip(frames, expected, strict=True)), chunk
+
+
+@pytest.fixture(scope="module")
+def phone_drive(tmp_path_factory):
+    """A drive recorded at a variable frame rate (10 fps for 3 s, then 3.3 fps)."""
+    return build_drive(tmp_path_factory.mktemp("phone-drive"), frame_times_s=phone_frame_times_s())
+
+
+def test_a_chunk_of_a_variable_frame_rate_video_takes_each_frame_at_its_own_time(phone_drive):
+    video, gpx = phone_drive
+    track = load_track(gpx)
+    truth_s = phone_frame_times_s()
+    for chunk in ([5, 9, 13], [30, 34], [40, 45, 50], [55, 57]):
+        frames = decode_chunk(video, chunk, track.start_s, track)
+        assert [f.frame_index for f in frames] == chunk
+        assert [f.timestamp_s - track.start_s for f in frames] == pytest.approx([truth_s[i] for i in chunk])
+        expected = sequential_images(video, chunk)
+        assert all(np.array_equal(f.image, e) for f, e in zip(frames, expected, strict=True)), chunk
+
+
+def test_an_embedded_job_on_a_variable_frame_rate_video_matches_run_survey(embedded, phone_drive):
+    executor, store, _ = embedded
+    video, gpx = phone_drive
+    reference = run_survey(video, gpx, ColourDetector(), survey_options(), conf=0.25)
+    job_id = executor.submit_video_job(video, gpx, survey_options(), conf=0.25)
+    executor.wait(job_id, timeout_s=120)
+    with store.session() as s:
+        defects = [jobstore.defect_from_row(r) for r in jobstore.query_defects(s, job_id=job_id)]
+    found = [c for d in sorted(defects, key=lambda d: d.defect_id) for c in (d.lat, d.lon)]
+    assert found == pytest.approx([c for d in reference.defects for c in (d.lat, d.lon)], abs=1e-9)
+
+
+def test_an_embedded_job_on_a_truncated_video_reports_how_much_it_covers(embedded, drive, tmp_path):
+    executor, store, _ = embedded
+    video, gpx = drive
+    cut = truncated_copy(faststart_copy(video, tmp_path / "fast.mp4"), tmp_path / "cut.mp4", 0.5)
+    job_id = executor.submit_video_job(cut, gpx, survey_options(), conf=0.25)
+    executor.wait(job_id, timeout_s=120)
+    with store.session() as s:
+        job = jobstore.get_job(s, job_id)
+    assert job.state == "completed"
+    coverage = json.loads((Path(job.report_dir) / "report.json").read_text())["coverage"]
+    assert coverage["complete"] is False
+    assert coverage["frames_in_video"] == 112 and coverage["frames_decoded"] < 70
+    assert "of a 11.2 s video" in coverage["warning"]
 
 
 def test_a_chunk_over_a_corrupt_stretch_names_the_frame(drive, tmp_path):

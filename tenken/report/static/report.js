@@ -43,6 +43,10 @@
     return;
   }
   var report = DATA.report;
+  var minSeen = (report.settings || {}).min_surveyed_fraction;
+  if (typeof minSeen === "number") {
+    CATEGORY.none.hint = "seen under " + Math.round(100 * minSeen) + " % of its length";
+  }
 
   // --- map and background ------------------------------------------------------------------
   var map = L.map("map", { zoomControl: true, preferCanvas: false, attributionControl: true });
@@ -161,7 +165,11 @@
     "</b><span>seen</span></div>" +
     '<div class="stat"><b>' + fmt(segs.crack_ratio_pct_overall, 1, " %") + "</b><span>crack ratio C</span></div>" +
     '<div class="stat"><b>' + segs.total + "</b><span>segments</span></div>" +
-    "</div>";
+    "</div>" +
+    (report.coverage && report.coverage.warning
+      ? '<div id="coverage-warning" class="warning" role="alert"><b>Incomplete video.</b> ' +
+        escapeHtml(report.coverage.warning) + "</div>"
+      : "");
 
   var catKeys = ["I", "II", "III", "not surveyed"];
   var bar = catKeys.map(function (k) {
