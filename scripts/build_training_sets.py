@@ -3,22 +3,20 @@
 
     .venv/bin/python scripts/build_training_sets.py --out build/training
 
-Writes, under --out:
-  road/                 RDD2022 (CC BY-SA 4.0) in the ultralytics layout, D00 D10 D20 D40, the dataset's own split
-  fire/                 fire-8 positives (CC BY 4.0) re-split by source video (train and val never share a video),
-                        plus negatives (no labels) from scenes the product watches: roads (RDD2022 train split),
-                        the simulator's world seen from the gimbal, and
-                        synthetic fog, sunset and headlight versions of road images
-  heldout/fire_val      the fire-8 val videos (positives and their negatives), YOLO layout, no split files
+Writes, under --out (sources and counts in SOURCES.json, for the model cards):
+  road/                 RDD2022 (CC BY-SA 4.0), the dataset's own split (made by `tenken train road`)
+  fire/                 fire-8 positives (CC BY 4.0) re-split by source video (train and val never share a
+                        video), plus negatives (no labels) from scenes the product watches: roads (RDD2022
+                        train split), the simulator's world seen from the gimbal, synthetic fog, sunset and
+                        headlight versions of road images, and half of the CDD `normal` towns and landscapes
+                        (licence unknown: research and evaluation use; the model card says so)
+  heldout/fire_val      the fire-8 val videos (positives and their negatives), YOLO layout
   heldout/neg_roads     RDD2022 val road images (no fire, no smoke): negatives never trained on
-  heldout/neg_scenes    CDD `normal` landscapes and towns (licence unknown: evaluation only, never trained on
-                        by the fire model)
+  heldout/neg_scenes    the other half of the CDD `normal` towns and landscapes, never trained on
   heldout/neg_sim       simulator views from another world seed and place
   scene_extra/normal    road and street views (RDD2022 train, simulator from above) for the scene
-                        classifier's `normal` class (train with: tenken train scene --data <fire8> --data
-                        <scenes_cdd> --data <out>/scene_extra)
+                        classifier's `normal` class
   heldout/scene_roads   RDD2022 val road views as class folder normal/ (scene classifier negatives)
-Sources and counts are written to <out>/SOURCES.json for the model cards.
 """
 
 from __future__ import annotations
@@ -73,7 +71,7 @@ def write_negative(image: np.ndarray, out: Path, split: str | None, name: str) -
 
 def fog(image: np.ndarray, rng: random.Random) -> np.ndarray:
     """Haze: contrast falls with height in the frame, towards a grey-white airlight."""
-    h, w = image.shape[:2]
+    h, _w = image.shape[:2]
     density = rng.uniform(0.35, 0.75)
     ramp = np.linspace(1.0, 0.3, h, dtype=np.float32)[:, None, None] * density
     air = np.float32(rng.uniform(200, 235))
@@ -146,7 +144,9 @@ def source_group(stem: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("build/training"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -203,15 +203,22 @@ def main() -> None:
     road_val = rdd_images("val")
     for path in road_val:
         write_negative(cv2.imread(str(path)), heldout / "neg_roads", None, path.stem)
+    cdd_train = 0
     for path in sorted((CDD / "normal").iterdir()):
         image = cv2.imread(str(path))
-        if image is not None:
+        if image is None:
+            continue
+        if int(hashlib.sha1(path.stem.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < 0.5:
+            write_negative(image, fire, "train", f"neg_cdd_{path.stem}")
+            cdd_train += 1
+        else:
             write_negative(image, heldout / "neg_scenes", None, path.stem)
+    neg["cdd_normal_half (research use)"] = cdd_train
     for n, view in enumerate(sim_views(60, seed=99, lat0=43.32, lon0=140.97)):
         write_negative(view, heldout / "neg_sim", None, f"sim_{n:03d}")
     sources["held-out negatives"] = {
         "rdd2022_val_roads": len(road_val),
-        "cdd_normal (evaluation only)": len(list((heldout / "neg_scenes" / "images").iterdir())),
+        "cdd_normal_other_half": len(list((heldout / "neg_scenes" / "images").iterdir())),
         "sim_other_world": 60,
     }
 
