@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vision.detector import load_detector  # noqa: E402
-from vision.registry import get_model  # noqa: E402
-from vision.road_survey import CAMERA_PROFILES, SurveyOptions, default_every_m, prepare_survey, run_survey  # noqa: E402
+from vision.registry import DEFAULT_CONF, get_model  # noqa: E402
+from vision.road_survey import prepare_survey, run_survey  # noqa: E402
 from vision.sampling import decode_plan  # noqa: E402
+from vision.survey_options import CAMERA_PROFILES, SurveyOptions  # noqa: E402
 
 VIDEO, TRACK = ROOT / "samples" / "drive.mp4", ROOT / "samples" / "drive.gpx"
 
@@ -41,7 +42,7 @@ def main() -> None:
     model = get_model("road") if not args.weights else None
     weights = args.weights or [model.folder / rel for rel in model.weights.values()]  # type: ignore[union-attr]
     camera = CAMERA_PROFILES["motorbike"]  # the sample drive's camera
-    options = SurveyOptions(camera=camera, batch=args.batch, every_m=args.every_m or default_every_m(camera))
+    options = SurveyOptions(camera=camera, batch=args.batch, every_m=args.every_m)
 
     inputs = prepare_survey(VIDEO, TRACK, options)
     plan = inputs.plan
@@ -49,7 +50,7 @@ def main() -> None:
     print(f"sample drive: {plan.info.frame_count} frames, {len(frames)} sampled every {options.every_m} m")
     print(f"{'weights':<34}{'backend':<13}{'pipeline fps':>13}{'bare fps':>10}{'overhead':>10}")
     for path in weights:
-        conf = model.conf if model else 0.25
+        conf = model.threshold(None) if model else DEFAULT_CONF
         detector = load_detector(path, conf=conf, batch=args.batch)
         detector.predict(frames[: args.batch])  # warm-up: first call compiles / allocates
         pipe_s, bare_s = [], []

@@ -39,7 +39,8 @@ from tenken.store import jobs as jobstore  # noqa: E402
 from tenken.store.db import Store  # noqa: E402
 from tests.synthetic_drive import ColourDetector, build_drive  # noqa: E402
 from vision.detections import Detections  # noqa: E402
-from vision.road_survey import CAMERA_PROFILES, SurveyOptions, run_survey  # noqa: E402
+from vision.road_survey import run_survey  # noqa: E402
+from vision.survey_options import CAMERA_PROFILES, SurveyOptions  # noqa: E402
 from worker.executor import CeleryExecutor  # noqa: E402
 
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -104,7 +105,7 @@ def run_job(
 ) -> tuple[float, float, int]:
     """Submit and wait: (seconds until every chunk was done, seconds until completed, frames)."""
     t = time.perf_counter()
-    job_id = executor.submit_video_job(video, gpx, options, detector=spec, conf=0.25)
+    job_id = executor.submit_video_job(video, gpx, options, detector=spec)
     chunks_s = None
     while True:
         with store.session() as s:
@@ -160,7 +161,7 @@ def main() -> None:
     store = Store(db_url)
     executor = CeleryExecutor(settings, store)
     workers = Workers(env, prefix, tmp)
-    warm = SurveyOptions(**{**options.__dict__, "max_frames": 4})
+    warm = options.model_copy(update={"max_frames": 4})
     try:
         results: dict[str, list[float]] = {}  # key -> whole-job seconds per repeat
         phases: dict[str, list[float]] = {}  # key -> seconds until every frame was detected

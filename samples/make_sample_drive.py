@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vision.road_survey import CAMERA_PROFILES
+from vision.survey_options import CAMERA_PROFILES
 from vision.synthetic_road import CurvedRoute, RoadStrip, ground_to_image, write_drive
 
 OUT = Path(__file__).resolve().parent

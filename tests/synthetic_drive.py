@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from vision.detections import Detections
-from vision.road_survey import CAMERA_PROFILES
+from vision.survey_options import CAMERA_PROFILES
 from vision.synthetic_road import CurvedRoute, RoadStrip, write_drive
 
 NAMES = ("D00", "D10", "D20", "D40")

@@ -9,7 +9,8 @@ from tenken.geo import distance_m
 from tests.synthetic_drive import PLANTED, ColourDetector, build_drive, phone_frame_times_s
 from vision.registry import ModelInfo
 from vision.road_report import write_survey_report
-from vision.road_survey import CAMERA_PROFILES, SurveyOptions, run_survey
+from vision.road_survey import run_survey
+from vision.survey_options import CAMERA_PROFILES, SurveyOptions
 
 
 @pytest.fixture(scope="module")

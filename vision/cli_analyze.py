@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tenken.errors import ConfigError
 from tenken.settings import get_settings
+from vision.survey_options import FLAG_OF_FIELD, option_help, parse_options
 
 
 def _parse_time(value: str | None) -> float | None:
@@ -51,16 +52,8 @@ def analyze(
     weights: Path | None = typer.Option(
         None, help="Use these weights (.pt, .onnx or OpenVINO folder) instead of a shipped model."
     ),
-    conf: float | None = typer.Option(
-        None, min=0.0, max=1.0, help="Confidence threshold (default: the model's best-F1)."
-    ),
-    every_m: float | None = typer.Option(
-        None,
-        "--every-m",
-        min=0.5,
-        help="Keep one frame every this many metres travelled "
-        "(default: what the camera sees of the road, at most 4 m).",
-    ),
+    conf: float | None = typer.Option(None, help=option_help("conf")),
+    every_m: float | None = typer.Option(None, "--every-m", help=option_help("every_m")),
     camera: str = typer.Option(
         "windscreen",
         "--camera",
@@ -68,35 +61,27 @@ def analyze(
         "dashcam (1.25 m, 12°, 100°) or motorbike (1.5 m, 50°, 80°).",
     ),
     camera_height: float | None = typer.Option(
-        None, "--camera-height", min=0.2, help="Camera height above the road, m (overrides the profile)."
+        None,
+        "--camera-height",
+        help=option_help("height_m", camera=True).rstrip(".") + " (overrides the profile).",
     ),
     camera_pitch: float | None = typer.Option(
-        None, "--camera-pitch", min=0.0, max=90.0, help="Camera tilt below the horizon, degrees."
+        None, "--camera-pitch", help=option_help("pitch_deg", camera=True)
     ),
-    hfov: float | None = typer.Option(
-        None, "--hfov", min=10.0, max=170.0, help="Horizontal field of view, degrees."
+    hfov: float | None = typer.Option(None, "--hfov", help=option_help("hfov_deg", camera=True)),
+    gps_error: float | None = typer.Option(None, "--gps-error", help=option_help("gps_error_m")),
+    merge_radius: float | None = typer.Option(None, "--merge-radius", help=option_help("merge_radius_m")),
+    min_observations: int | None = typer.Option(
+        None, "--min-observations", help=option_help("min_observations")
     ),
-    gps_error: float = typer.Option(3.0, "--gps-error", min=0.0, help="GPS error to assume, m."),
-    merge_radius: float = typer.Option(
-        3.0, "--merge-radius", min=0.1, help="Same-class detections closer than this are one defect, m."
-    ),
-    min_observations: int = typer.Option(
-        1, "--min-observations", min=1, help="Frames a defect must be seen in."
-    ),
-    segment_m: float = typer.Option(
-        100.0, "--segment-m", min=10.0, help="Length of graded road segments, m."
-    ),
-    lane_width: float = typer.Option(3.5, "--lane-width", min=1.0, help="Width of the surveyed lane, m."),
+    segment_m: float | None = typer.Option(None, "--segment-m", help=option_help("segment_m")),
+    lane_width: float | None = typer.Option(None, "--lane-width", help=option_help("lane_width_m")),
     start: str | None = typer.Option(
         None, "--start", help="UTC time of the first video frame (ISO-8601); default: the track's start."
     ),
-    offset: float = typer.Option(
-        0.0, "--offset", help="Shift the video along the track by this many seconds."
-    ),
-    max_frames: int | None = typer.Option(
-        None, "--max-frames", min=1, help="Stop after this many sampled frames."
-    ),
-    batch: int = typer.Option(8, min=1, max=64, help="Frames per detector call."),
+    offset: float | None = typer.Option(None, "--offset", help=option_help("offset_s")),
+    max_frames: int | None = typer.Option(None, "--max-frames", help=option_help("max_frames")),
+    batch: int | None = typer.Option(None, help=option_help("batch")),
     tile_url: str | None = typer.Option(
         None,
         "--tile-url",
@@ -117,45 +102,31 @@ def analyze(
     """
     from tenken.report.writer import check_tile_url
     from vision.detector import load_detector
-    from vision.registry import ModelInfo, get_model
+    from vision.registry import DEFAULT_CONF, ModelInfo, get_model
     from vision.road_report import check_report_folder, write_survey_report
-    from vision.road_survey import (
-        CAMERA_PROFILES,
-        SurveyOptions,
-        default_every_m,
-        prepare_survey,
-        run_survey,
-    )
+    from vision.road_survey import prepare_survey, run_survey
 
     for path, what in ((video, "video"), (track, "track")):
         if not path.exists():
             raise ConfigError(f"{what} file not found: {path}")
-    if camera not in CAMERA_PROFILES:
-        raise ConfigError(f"unknown camera profile {camera!r} (known: {', '.join(CAMERA_PROFILES)})")
-    mount = dataclasses.replace(
-        CAMERA_PROFILES[camera],
-        **{
-            k: v
-            for k, v in (("height_m", camera_height), ("pitch_deg", camera_pitch), ("hfov_deg", hfov))
-            if v is not None
-        },
-    )
+    mount = {"profile": camera, "height_m": camera_height, "pitch_deg": camera_pitch, "hfov_deg": hfov}
+    given: dict[str, Any] = {
+        "every_m": every_m,
+        "conf": conf,
+        "batch": batch,
+        "camera": {k: v for k, v in mount.items() if v is not None},
+        "gps_error_m": gps_error,
+        "merge_radius_m": merge_radius,
+        "min_observations": min_observations,
+        "segment_m": segment_m,
+        "lane_width_m": lane_width,
+        "video_start_s": _parse_time(start),
+        "offset_s": offset,
+        "max_frames": max_frames,
+    }
+    options = parse_options({k: v for k, v in given.items() if v is not None}, names=FLAG_OF_FIELD)
     out_dir = out or Path(f"{video.stem}-report")
     settings = get_settings()
-    options = SurveyOptions(
-        every_m=every_m or default_every_m(mount),
-        conf=conf,
-        batch=batch,
-        camera=mount,
-        gps_error_m=gps_error,
-        merge_radius_m=merge_radius,
-        min_observations=min_observations,
-        segment_m=segment_m,
-        lane_width_m=lane_width,
-        video_start_s=_parse_time(start),
-        offset_s=offset,
-        max_frames=max_frames,
-    )
     # Check everything the user gave before the slow part: output folder, inputs, tile URL, model.
     check_report_folder(out_dir, (video, track), overwrite=overwrite)
     prepared = prepare_survey(video, track, options)
@@ -165,24 +136,24 @@ def analyze(
     if weights is None:
         info = get_model(model)
         weights_path = info.weights_path()
-        threshold = conf if conf is not None else info.conf
+        threshold = info.threshold(options.conf)
         detector = load_detector(
-            weights_path, names=info.classes, imgsz=info.imgsz, conf=threshold, batch=batch
+            weights_path, names=info.classes, imgsz=info.imgsz, conf=threshold, batch=options.batch
         )
     else:  # the user's own weights: names and input size come from the export's metadata
         weights_path = weights
-        threshold = conf if conf is not None else 0.25
-        detector = load_detector(weights_path, conf=threshold, batch=batch)
+        detector = load_detector(weights_path, batch=options.batch)
         info = ModelInfo(
             name=weights.stem,
             version="custom",
             task="detect",
             classes=detector.names,
             imgsz=detector.imgsz,
-            conf=threshold,
+            conf=DEFAULT_CONF,
             licence="as supplied by the user",
             folder=weights.parent,
         )
+        threshold = info.threshold(options.conf)
     show_bar = not quiet and sys.stderr.isatty()
     with Progress(
         TextColumn("[bold]analyzing[/]"),

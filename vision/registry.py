@@ -43,6 +43,9 @@ def format_preference(device: str) -> tuple[str, ...]:
     return FORMAT_PREFERENCE
 
 
+DEFAULT_CONF = 0.25  # for weights that do not state their best-F1 confidence
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
@@ -64,6 +67,14 @@ class ModelInfo:
         """Every format this model runs in: the committed ones and those built from its ONNX file."""
         built = ("openvino", "pt") if "onnx" in self.weights else ()
         return tuple(f for f in FORMATS if f in self.weights or f in built)
+
+    def threshold(self, requested: float | None) -> float:
+        """The confidence threshold to detect with: the one asked for, else this model's best-F1.
+
+        >>> ModelInfo("m", "1", "detect", (), 640, 0.31, "", Path(".")).threshold(None)
+        0.31
+        """
+        return self.conf if requested is None else requested
 
     def weights_path(self, fmt: str | None = None) -> Path:
         """Path of the weights in `fmt`, or the best available format for this machine.
@@ -115,7 +126,7 @@ def _read_model(folder: Path) -> ModelInfo:
     meta_path = folder / "model.json"
     try:
         meta = json.loads(meta_path.read_text())
-        conf = float(meta.get("conf", 0.25))
+        conf = float(meta.get("conf", DEFAULT_CONF))
         return ModelInfo(
             name=meta["name"],
             version=str(meta["version"]),

@@ -12,7 +12,8 @@ from tenken.atomic_dir import atomic_folder, check_output_folder
 from tenken.report.writer import check_tile_url, is_report_folder, write_report
 from vision.grading import MIN_SURVEYED_FRACTION
 from vision.registry import ModelInfo
-from vision.road_survey import SurveyOptions, SurveyResult, options_as_dict
+from vision.road_survey import SurveyResult
+from vision.survey_options import SurveyOptions
 
 
 def check_report_folder(out_dir: Path, inputs: tuple[Path, ...], *, overwrite: bool = False) -> None:
@@ -47,7 +48,7 @@ def write_survey_report(
                 rel = f"crops/defect_{defect.defect_id:04d}.jpg"
                 (tmp / rel).write_bytes(crop)
             defects.append(dataclasses.replace(defect, crop_path=rel))
-        settings = options_as_dict(options)
+        settings = options.model_dump(mode="json")
         settings.update(
             video=result.video,
             track=result.track,

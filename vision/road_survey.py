@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ import cv2
 
 from tenken.errors import VideoError
 from tenken.findings import Defect, Observation, Pose, SegmentGrade
-from tenken.geo import CameraModel
 from tenken.tracks import Track, align_video, load_track
 from vision.coverage import VideoCoverage, video_coverage
 from vision.detector import Detector
@@ -27,6 +26,7 @@ from vision.georef import GeorefOptions, georeference_detections
 from vision.grading import grade_segments, seen_intervals_from_frames, severity_of
 from vision.merge import MergeOptions, merge_observations
 from vision.privacy import evidence_crop
+from vision.registry import DEFAULT_CONF
 from vision.sampling import (
     DecodeOutcome,
     PoseSource,
@@ -35,65 +35,13 @@ from vision.sampling import (
     decode_plan,
     plan_by_distance,
 )
+from vision.survey_options import SurveyOptions
 from vision.tracking import link_observations
 from vision.video import VideoInfo, grabbed_time_s, open_video, probe_video
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (frames done, frames planned)
-
-
-@dataclass(frozen=True)
-class CameraSettings:
-    """How the camera sits in the car. Defaults suit a phone or dash cam behind the windscreen."""
-
-    height_m: float = 1.3
-    pitch_deg: float = 15.0
-    hfov_deg: float = 70.0
-
-    def model(self, width_px: int, height_px: int) -> CameraModel:
-        return CameraModel(self.height_m, self.pitch_deg, self.hfov_deg, width_px, height_px)
-
-
-# Named mounts; each value can still be overridden on the command line.
-CAMERA_PROFILES: dict[str, CameraSettings] = {
-    # A phone in a windscreen holder: looks far ahead, sees the lane from ~5 m on.
-    "windscreen": CameraSettings(height_m=1.3, pitch_deg=15.0, hfov_deg=70.0),
-    # A wide dash cam (distortion not modelled: positions far from the centre are rougher).
-    "dashcam": CameraSettings(height_m=1.25, pitch_deg=12.0, hfov_deg=100.0),
-    # A camera on a motorbike pointed steeply at the road, as in RDD2022 China_MotorBike.
-    "motorbike": CameraSettings(height_m=1.5, pitch_deg=50.0, hfov_deg=80.0),
-}
-
-
-def default_every_m(camera: CameraSettings, grading_range_m: float = 12.0, cap_m: float = 4.0) -> float:
-    """A sampling distance that leaves no gaps: 80 % of the road depth one frame sees, at most `cap_m`."""
-    model = camera.model(640, 480)
-    near = model.ground_offset(320, 479)
-    far = model.ground_offset(320, max(0.0, model.horizon_row() + 0.1 * 480))
-    if near is None or far is None:
-        return cap_m
-    depth = min(far[0], grading_range_m) - near[0]
-    return round(max(0.5, min(cap_m, 0.8 * depth)), 1)
-
-
-@dataclass(frozen=True)
-class SurveyOptions:
-    every_m: float = 4.0
-    conf: float | None = None  # None: the model's F1-optimal confidence
-    batch: int = 8
-    camera: CameraSettings = CameraSettings()
-    gps_error_m: float = 3.0
-    max_range_m: float = 20.0
-    gate_m: float = 4.0
-    merge_radius_m: float = 3.0
-    min_observations: int = 1
-    segment_m: float = 100.0
-    lane_width_m: float = 3.5
-    grading_range_m: float = 12.0  # cracks are not resolved further ahead than this
-    video_start_s: float | None = None
-    offset_s: float = 0.0
-    max_frames: int | None = None
 
 
 @dataclass
@@ -385,11 +333,14 @@ def run_survey(
     detector: Detector,
     options: SurveyOptions = SurveyOptions(),
     *,
-    conf: float = 0.25,
+    conf: float = DEFAULT_CONF,
     progress: Progress | None = None,
     prepared: SurveyInputs | None = None,
 ) -> SurveyResult:
-    """The whole embedded survey, in one process (inputs checked first by `prepare_survey`)."""
+    """The whole embedded survey, in one process (inputs checked first by `prepare_survey`).
+
+    `conf` is the threshold already resolved for the detector (`ModelInfo.threshold`).
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     inputs = prepared or prepare_survey(video_path, track_path, options)
@@ -443,7 +394,3 @@ def run_survey(
             info, len(plan), len(results), outcome.stopped_at_frame, outcome.stopped_at_s
         ),
     )
-
-
-def options_as_dict(options: SurveyOptions) -> dict[str, Any]:
-    return asdict(options)

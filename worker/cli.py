@@ -12,8 +12,9 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from tenken.errors import ConfigError, JobError
+from tenken.errors import JobError
 from tenken.settings import get_settings
+from vision.survey_options import FLAG_OF_FIELD, option_help, parse_options
 
 
 def worker(
@@ -80,8 +81,8 @@ def submit(
     video: Path = typer.Argument(..., help="Drive video; workers must see the same path (shared media)."),
     track: Path = typer.Option(..., "--track", "-t", help="GPS track (GPX, NMEA, CSV or DJI .SRT)."),
     model: str = typer.Option("road", help="Shipped model name, or a 'module:Class' detector."),
-    conf: float | None = typer.Option(None, min=0.0, max=1.0, help="Confidence threshold."),
-    every_m: float = typer.Option(4.0, "--every-m", min=0.5, help="Keep one frame every this many metres."),
+    conf: float | None = typer.Option(None, help=option_help("conf")),
+    every_m: float | None = typer.Option(None, "--every-m", help=option_help("every_m")),
     camera: str = typer.Option("windscreen", "--camera", help="windscreen, dashcam or motorbike."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the job until it finishes."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -90,15 +91,13 @@ def submit(
 
     Example: tenken submit drive.mp4 --track drive.gpx
     """
-    from vision.road_survey import CAMERA_PROFILES, SurveyOptions
     from worker.executor import make_executor
 
-    if camera not in CAMERA_PROFILES:
-        raise ConfigError(f"unknown camera profile {camera!r} (known: {', '.join(CAMERA_PROFILES)})")
+    given = {"every_m": every_m, "conf": conf, "camera": camera}
+    options = parse_options({k: v for k, v in given.items() if v is not None}, names=FLAG_OF_FIELD)
     settings = get_settings()
     executor = make_executor(settings)
-    options = SurveyOptions(every_m=every_m, conf=conf, camera=CAMERA_PROFILES[camera])
-    job_id = executor.submit_video_job(video, track, options, detector=model, conf=conf)
+    job_id = executor.submit_video_job(video, track, options, detector=model)
     typer.echo(job_id)
     if not wait and settings.broker_url:
         return

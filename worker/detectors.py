@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tenken.errors import ModelError
 from vision.detector import Detector, load_detector, weights_format
-from vision.registry import ModelInfo, get_model
+from vision.registry import DEFAULT_CONF, ModelInfo, get_model
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def describe_detector(spec: str) -> tuple[ModelInfo, Path, str]:
             task="detect",
             classes=tuple(cls.names),  # type: ignore[attr-defined]
             imgsz=int(cls.imgsz),  # type: ignore[attr-defined]
-            conf=0.25,
+            conf=DEFAULT_CONF,
             licence="as supplied",
             folder=Path("."),
         )

@@ -22,7 +22,7 @@ from tenken.events import EventBus
 from tenken.settings import Settings
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
-from vision.road_survey import SurveyOptions
+from vision.survey_options import SurveyOptions
 from worker import job_steps
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,11 @@ class Executor(Protocol):
         options: SurveyOptions = SurveyOptions(),
         *,
         detector: str | None = None,
-        conf: float | None = None,
     ) -> str:
         """Queue a road survey of `video` with its GPS `track`; returns the job id.
 
-        `detector` defaults to `settings.road_detector` (the shipped `road` model).
+        The threshold is `options.conf`, else the detector's own. `detector` defaults to
+        `settings.road_detector` (the shipped `road` model).
         """
         ...
 
@@ -66,9 +66,7 @@ class Executor(Protocol):
         ...
 
 
-def _create_job(
-    store: Store, video: Path, track: Path, options: SurveyOptions, detector: str, conf: float | None
-) -> str:
+def _create_job(store: Store, video: Path, track: Path, options: SurveyOptions, detector: str) -> str:
     for path, what in ((video, "video"), (track, "track")):
         if not path.is_file():
             raise ConfigError(f"{what} file not found: {path}")
@@ -78,8 +76,8 @@ def _create_job(
             str(video.resolve()),
             str(track.resolve()),
             detector=detector,
-            conf=conf,
-            options=job_steps.options_to_json(options),
+            conf=options.conf,
+            options=options.model_dump(mode="json"),
         )
         return job.id
 
@@ -129,9 +127,8 @@ class EmbeddedExecutor:
         options: SurveyOptions = SurveyOptions(),
         *,
         detector: str | None = None,
-        conf: float | None = None,
     ) -> str:
-        job_id = _create_job(self.store, video, track, options, detector or self.settings.road_detector, conf)
+        job_id = _create_job(self.store, video, track, options, detector or self.settings.road_detector)
         job_steps.publish_job(self.store, self.bus, job_id)
         with self._lock:
             self._futures[job_id] = self._pool.submit(self._run, job_id)
@@ -202,13 +199,12 @@ class CeleryExecutor:
         options: SurveyOptions = SurveyOptions(),
         *,
         detector: str | None = None,
-        conf: float | None = None,
     ) -> str:
         from worker.app import queue_names
 
         if self.store.url.startswith("sqlite:///:memory:"):
             raise ConfigError("Celery workers cannot share an in-memory database; set TENKEN_DATABASE_URL")
-        job_id = _create_job(self.store, video, track, options, detector or self.settings.road_detector, conf)
+        job_id = _create_job(self.store, video, track, options, detector or self.settings.road_detector)
         job_steps.publish_job(self.store, self.bus, job_id)
         self.app.send_task("tenken.prepare_job", args=[job_id], queue=queue_names(self.settings).ingest)
         return job_id

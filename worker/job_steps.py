@@ -9,7 +9,6 @@ callers of these functions.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
@@ -24,9 +23,7 @@ from tenken.store.db import Store
 from tenken.tracks import Track, load_track
 from vision.coverage import VideoCoverage, video_coverage
 from vision.road_survey import (
-    CameraSettings,
     FrameResult,
-    SurveyOptions,
     SurveyResult,
     aggregate_frames,
     decode_chunk,
@@ -35,21 +32,19 @@ from vision.road_survey import (
     route_points,
     split_chunks,
 )
+from vision.survey_options import SurveyOptions, parse_options
 from vision.video import VideoInfo, probe_video
 from worker.detectors import describe_detector, get_detector
 
 log = logging.getLogger(__name__)
 
 
-def options_to_json(options: SurveyOptions) -> dict[str, Any]:
-    return dataclasses.asdict(options)
-
-
-def options_from_json(data: dict[str, Any]) -> SurveyOptions:
-    values = dict(data)
-    values["camera"] = CameraSettings(**values.get("camera", {}))
-    known = {f.name for f in dataclasses.fields(SurveyOptions)}
-    return SurveyOptions(**{k: v for k, v in values.items() if k in known})
+def job_options(job: jobstore.JobRow) -> SurveyOptions:
+    """The options a job was queued with (validated when queued; stored as the model's JSON)."""
+    options = parse_options(job.options or {})
+    if options.conf is None and job.conf is not None:  # jobs queued before `conf` moved into options
+        options = options.model_copy(update={"conf": job.conf})
+    return options
 
 
 def job_event(job: jobstore.JobRow) -> dict[str, Any]:
@@ -114,14 +109,14 @@ def prepare_job(store: Store, job_id: str, chunk_frames: int, bus: EventBus | No
     """
     with store.session() as s:
         job = jobstore.get_job(s, job_id)
-        state, video, track_path, options = job.state, job.video_path, job.track_path, job.options
+        state, video, track_path, options = job.state, job.video_path, job.track_path, job_options(job)
     if state == jobstore.RUNNING:  # a re-delivery: the chunks exist; send the unfinished again
         with store.session() as s:
             return jobstore.pending_chunks(s, job_id)
     if state != jobstore.QUEUED:
         return []
     try:
-        inputs = prepare_survey(Path(video), Path(track_path), options_from_json(options))
+        inputs = prepare_survey(Path(video), Path(track_path), options)
     except TenkenError as exc:
         with store.session() as s:
             jobstore.fail_job(s, job_id, str(exc))
@@ -179,8 +174,8 @@ def run_chunk(
     with store.session() as s:
         job = jobstore.get_job(s, job_id)
         frames = list(jobstore.get_chunk(s, job_id, index).frame_indices)
-        spec, conf, video, track_path = job.detector, job.conf, job.video_path, job.track_path
-        options, start_s = options_from_json(job.options), float(job.video_start_s or 0.0)
+        spec, video, track_path = job.detector, job.video_path, job.track_path
+        options, start_s = job_options(job), float(job.video_start_s or 0.0)
     error: str | None = None
     results: list[FrameResult] = []
     if attempts > max_attempts:
@@ -188,7 +183,7 @@ def run_chunk(
     else:
         try:
             loaded = get_detector(spec)
-            threshold = conf if conf is not None else loaded.info.conf
+            threshold = loaded.info.threshold(options.conf)
             sampled = decode_chunk(video, frames, start_s, _track(track_path), _video(video))
             for i in range(0, len(sampled), options.batch):
                 results.extend(
@@ -223,8 +218,8 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
         if job.state != jobstore.RUNNING or jobstore.pending_chunks(s, job_id):
             return False
         frames = jobstore.load_frame_results(s, job_id)
-        options = options_from_json(job.options)
-        spec, conf, video, track_path = job.detector, job.conf, job.video_path, job.track_path
+        options = job_options(job)
+        spec, video, track_path = job.detector, job.video_path, job.track_path
         start_s, duration_s = float(job.video_start_s or 0.0), float(job.duration_s or 0.0)
         frame_size = (int(job.frame_width or 0), int(job.frame_height or 0))
         frames_in_video = int(job.frames_in_video or 0)
@@ -253,7 +248,6 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
                 coverage=_coverage(video, frames_planned, len(results)),
             ),
             spec,
-            conf,
             options,
             settings,
         )
@@ -296,7 +290,7 @@ def defect_event(row: jobstore.DefectRow) -> dict[str, Any]:
 
 
 def _write_report(
-    out: Path, result: SurveyResult, spec: str, conf: float | None, options: SurveyOptions, settings: Settings
+    out: Path, result: SurveyResult, spec: str, options: SurveyOptions, settings: Settings
 ) -> None:
     from vision.road_report import write_survey_report
 
@@ -307,7 +301,7 @@ def _write_report(
         model=info,
         weights=weights,
         backend=backend,
-        conf=conf if conf is not None else info.conf,
+        conf=info.threshold(options.conf),
         options=options,
         tile_url=settings.tile_url,
         overwrite=True,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import datetime
 from functools import partial
@@ -10,16 +9,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from api.deps import Operator, ServicesDep, SessionDep, Viewer
 from api.uploads import finalise_names, receive_upload
 from tenken.errors import JobError, TrackError, VideoError
 from tenken.store.jobs import JobRow, get_job, list_jobs
 from tenken.tracks import load_track
-from vision.road_survey import SurveyOptions
+from vision.survey_options import SurveyOptions, describe_errors
 from vision.video import probe_video
-from worker.job_steps import options_from_json
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -57,27 +55,17 @@ def job_out(job: JobRow) -> JobOut:
     )
 
 
-def survey_options(raw: dict[str, Any]) -> tuple[SurveyOptions, float | None]:
-    """Survey options from the upload's `options` JSON: SurveyOptions fields, a `camera` object, `conf`.
+def survey_options(raw: Any) -> SurveyOptions:
+    """Survey options from the upload's `options` JSON, validated by the one options model.
 
     The detector is never taken from a request: it is the server's shipped road model.
     """
-    values = dict(raw)
-    conf = values.pop("conf", None)
-    known = {f.name for f in dataclasses.fields(SurveyOptions)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            f"unknown option(s) {', '.join(unknown)}; known: conf, {', '.join(sorted(known))}",
-        )
-    if conf is not None and not (isinstance(conf, (int, float)) and 0.0 < conf < 1.0):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "conf must be a number between 0 and 1")
     try:
-        options = options_from_json(values)
-    except (TypeError, ValueError) as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"invalid options: {exc}") from None
-    return options, None if conf is None else float(conf)
+        return SurveyOptions.model_validate(raw)
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"invalid survey options: {describe_errors(exc)}"
+        ) from None
 
 
 def _check_inputs(video: Any, track: Any) -> None:
@@ -125,11 +113,9 @@ async def upload(request: Request, _operator: Operator, services: ServicesDep) -
     )
     try:
         video, track = finalise_names(received)
-        options, conf = survey_options(received.options())
+        options = survey_options(received.options())
         await run_in_threadpool(_check_inputs, video, track)
-        job_id = await run_in_threadpool(
-            partial(services.executor.submit_video_job, video, track, options, conf=conf)
-        )
+        job_id = await run_in_threadpool(partial(services.executor.submit_video_job, video, track, options))
     except (VideoError, TrackError) as exc:
         received.discard()
         # The message names the server's path; the client knows the file by its field name.

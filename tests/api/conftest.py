@@ -32,12 +32,12 @@ class RecordingExecutor:
         self.submitted: list[dict[str, Any]] = []
         self.canceled: list[str] = []
 
-    def submit_video_job(self, video: Path, track: Path, options: Any, *, conf: float | None = None) -> str:
+    def submit_video_job(self, video: Path, track: Path, options: Any) -> str:
         with self.store.session() as s:
-            job = jobstore.create_video_job(s, str(video), str(track), detector="road", conf=conf, options={})
-        self.submitted.append(
-            {"id": job.id, "video": video, "track": track, "options": options, "conf": conf}
-        )
+            job = jobstore.create_video_job(
+                s, str(video), str(track), detector="road", conf=options.conf, options={}
+            )
+        self.submitted.append({"id": job.id, "video": video, "track": track, "options": options})
         return job.id
 
     def cancel(self, job_id: str) -> bool:

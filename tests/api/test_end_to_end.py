@@ -18,7 +18,7 @@ from tenken.store.auth import create_token
 from tenken.store.db import Store
 from tests.api.conftest import auth
 from tests.synthetic_drive import PLANTED, build_drive
-from vision.road_survey import CAMERA_PROFILES
+from vision.survey_options import CAMERA_PROFILES
 from worker.executor import EmbeddedExecutor
 
 DETECTOR = "tests.synthetic_drive:ColourDetector"

@@ -50,7 +50,7 @@ def test_an_upload_queues_a_job_with_server_named_files(client, tokens, services
     assert submitted["id"] == job["id"]
     assert submitted["video"].name == "video.mp4" and submitted["track"].name == "track.gpx"
     assert submitted["video"].read_bytes() == video_bytes
-    assert submitted["options"].every_m == 3.0 and submitted["conf"] == 0.3
+    assert submitted["options"].every_m == 3.0 and submitted["options"].conf == 0.3
 
 
 def test_a_job_is_listed_with_its_progress_and_can_be_canceled(client, tokens, video_bytes):
@@ -160,10 +160,10 @@ def test_a_truncated_multipart_body_is_400(client, tokens):
     assert response.status_code == 400
 
 
-def test_unknown_survey_options_are_400(client, tokens, video_bytes):
+def test_unknown_survey_options_are_422(client, tokens, video_bytes):
     response = upload(client, tokens["operator"], video_bytes, GPX, options={"detector": "os:system"})
-    assert response.status_code == 400
-    assert "unknown option(s) detector" in response.json()["detail"]
+    assert response.status_code == 422
+    assert "detector: unknown option" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,7 @@ def embedded_reference(drive):
 def submit(cluster: Cluster, video: Path, gpx: Path, detector: str = DETECTOR) -> str:
     executor = CeleryExecutor(cluster.settings, cluster.store)
     try:
-        return executor.submit_video_job(video, gpx, survey_options(), detector=detector, conf=0.25)
+        return executor.submit_video_job(video, gpx, survey_options(), detector=detector)
     finally:
         executor.shutdown()
 

@@ -40,7 +40,7 @@ def test_embedded_job_finds_the_same_defects_as_run_survey(embedded, drive):
     video, gpx = drive
     reference = run_survey(video, gpx, ColourDetector(), survey_options(), conf=0.25)
     start = bus.last_id()
-    job_id = executor.submit_video_job(video, gpx, survey_options(), conf=0.25)
+    job_id = executor.submit_video_job(video, gpx, survey_options())
     executor.wait(job_id, timeout_s=120)
     with store.session() as s:
         job = jobstore.get_job(s, job_id)
@@ -151,7 +151,7 @@ def test_an_embedded_job_on_a_variable_frame_rate_video_matches_run_survey(embed
     executor, store, _ = embedded
     video, gpx = phone_drive
     reference = run_survey(video, gpx, ColourDetector(), survey_options(), conf=0.25)
-    job_id = executor.submit_video_job(video, gpx, survey_options(), conf=0.25)
+    job_id = executor.submit_video_job(video, gpx, survey_options())
     executor.wait(job_id, timeout_s=120)
     with store.session() as s:
         defects = [jobstore.defect_from_row(r) for r in jobstore.query_defects(s, job_id=job_id)]
@@ -163,7 +163,7 @@ def test_an_embedded_job_on_a_truncated_video_reports_how_much_it_covers(embedde
     executor, store, _ = embedded
     video, gpx = drive
     cut = truncated_copy(faststart_copy(video, tmp_path / "fast.mp4"), tmp_path / "cut.mp4", 0.5)
-    job_id = executor.submit_video_job(cut, gpx, survey_options(), conf=0.25)
+    job_id = executor.submit_video_job(cut, gpx, survey_options())
     executor.wait(job_id, timeout_s=120)
     with store.session() as s:
         job = jobstore.get_job(s, job_id)
@@ -199,11 +199,15 @@ def test_importing_the_worker_app_loads_no_model_runtime():
 def test_a_job_left_unfinished_by_a_stopped_process_completes_when_resumed(embedded, drive):
     executor, store, _ = embedded
     video, gpx = drive
-    from worker.job_steps import options_to_json
 
     with store.session() as s:  # what a process that stopped right after accepting a job leaves
         job_id = jobstore.create_video_job(
-            s, str(video), str(gpx), detector=DETECTOR, conf=0.25, options=options_to_json(survey_options())
+            s,
+            str(video),
+            str(gpx),
+            detector=DETECTOR,
+            conf=0.25,
+            options=survey_options().model_dump(mode="json"),
         ).id
     assert executor.resume(job_id) == "preparation"
     executor.wait(job_id, timeout_s=120)
@@ -225,7 +229,7 @@ def test_a_chunk_that_keeps_crashing_is_retried_then_failed_with_its_error(tmp_p
             str(gpx),
             detector="tests.workers.slow_detector:CrashingDetector",
             conf=None,
-            options=job_steps.options_to_json(survey_options()),
+            options=survey_options().model_dump(mode="json"),
         ).id
     assert job_steps.prepare_job(store, job_id, chunk_frames=100) == [0]
     for _ in range(2):
@@ -256,7 +260,7 @@ def test_a_chunk_whose_worker_died_every_time_is_given_up(tmp_path, drive):
             str(gpx),
             detector=DETECTOR,
             conf=None,
-            options=job_steps.options_to_json(survey_options()),
+            options=survey_options().model_dump(mode="json"),
         ).id
     job_steps.prepare_job(store, job_id, chunk_frames=100)
     with store.session() as s:  # three deliveries began and never finished: the worker was killed
