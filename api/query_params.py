@@ -1,8 +1,25 @@
-"""Parsing of query parameters that FastAPI cannot check by type alone (bbox, time ranges)."""
+"""Query and path parameters: bounded types for ids, offsets and times, and what types alone cannot check.
+
+A number the database cannot hold (an id past 32 bits on PostgreSQL, an offset past 64 bits on
+either store) is the caller's 422, not the server's 500; NaN and infinity are never a time.
+"""
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
+from typing import Annotated
+
+from fastapi import HTTPException, Path, Query, status
+
+MAX_ROW_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
+MAX_INT64 = 2**63 - 1  # OFFSET, and integers in SQLite
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The row's id.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT64, description="Skip this many rows.")]
+
+
+def unix_time(description: str) -> object:
+    """A finite UNIX time (s) query parameter: `since_s: Annotated[float | None, unix_time("...")]`."""
+    return Query(description=description, allow_inf_nan=False, ge=-1e11, le=1e11)
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:

@@ -20,6 +20,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from api.deps import Operator, Viewer
+from api.query_params import MAX_INT64, unix_time
 from api.video_feed import FrameHub, LiveVideoFeed, ViewerStats
 from tenken.errors import DataError
 from tenken.events import INCIDENTS, EventBus
@@ -325,7 +326,7 @@ def push_frame(
     request: Request,
     _operator: Operator,
     jpeg: Annotated[bytes, Body(media_type="image/jpeg")],
-    timestamp_s: Annotated[float | None, Query(description="When the camera took it (UNIX s).")] = None,
+    timestamp_s: Annotated[float | None, unix_time("When the camera took it (UNIX s).")] = None,
 ) -> dict[str, int]:
     """For a producer in another process: the frame is published as sent (already drawn on) and recorded."""
     if not jpeg.startswith(b"\xff\xd8"):
@@ -351,9 +352,9 @@ def replay_frame(
     source: str,
     request: Request,
     _viewer: Viewer,
-    t: Annotated[float | None, Query(description="UNIX time (s): the frame shown then.")] = None,
+    t: Annotated[float | None, unix_time("UNIX time (s): the frame shown then.")] = None,
     frame_id: Annotated[
-        int | None, Query(ge=0, description="A frame id (an incident's best_frame_id).")
+        int | None, Query(ge=0, le=MAX_INT64, description="A frame id (an incident's best_frame_id).")
     ] = None,
 ) -> Response:
     if (t is None) == (frame_id is None):
@@ -377,8 +378,8 @@ def timeline(
     source: str,
     request: Request,
     _viewer: Viewer,
-    start: Annotated[float | None, Query(description="From this UNIX time (s).")] = None,
-    end: Annotated[float | None, Query(description="Until this UNIX time (s).")] = None,
+    start: Annotated[float | None, unix_time("From this UNIX time (s).")] = None,
+    end: Annotated[float | None, unix_time("Until this UNIX time (s).")] = None,
 ) -> list[dict[str, Any]]:
     return _video(request).reader(_source(source)).findings(start, end)
 

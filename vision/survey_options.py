@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tenken.errors import ConfigError
 from tenken.geo import CameraModel
+from vision.grading import DEFAULT_LANE_WIDTH_M
+from vision.route import DEFAULT_SEGMENT_M
 
 MAX_EVERY_M = 4.0  # sampling further apart than this leaves gaps in the graded road
 
@@ -112,9 +114,9 @@ class SurveyOptions(BaseModel):
     )
     min_observations: int = Field(default=1, ge=1, le=10_000, description="Frames a defect must be seen in.")
     segment_m: float = Field(
-        default=100.0, ge=10.0, le=10_000.0, description="Length of graded road segments, m."
+        default=DEFAULT_SEGMENT_M, ge=10.0, le=10_000.0, description="Length of graded road segments, m."
     )
-    lane_width_m: float = Field(default=3.5, ge=1.0, le=20.0, description="Width of the surveyed lane, m.")
+    lane_width_m: float = Field(default=DEFAULT_LANE_WIDTH_M, ge=1.0, le=20.0, description="Width of the surveyed lane, m.")
     grading_range_m: float = Field(
         default=12.0, ge=1.0, le=200.0, description="Cracks are not resolved further ahead than this, m."
     )

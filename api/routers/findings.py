@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.deps import SessionDep, Viewer
 from api.findings_geojson import stored_defect_feature, stored_segment_features, summary_feature
-from api.query_params import check_time_range, parse_bbox
+from api.query_params import Offset, RowId, check_time_range, parse_bbox, unix_time
 from api.schemas import FeatureCollection
 from tenken.errors import JobError
 from tenken.store.jobs import (
@@ -50,11 +50,11 @@ def findings(
         ),
     ] = None,
     severity: Annotated[list[Severity] | None, Query(description="Repeat for several.")] = None,
-    since_s: Annotated[float | None, Query(description="First seen at or after this UNIX time.")] = None,
-    until_s: Annotated[float | None, Query(description="First seen at or before this UNIX time.")] = None,
+    since_s: Annotated[float | None, unix_time("First seen at or after this UNIX time.")] = None,
+    until_s: Annotated[float | None, unix_time("First seen at or before this UNIX time.")] = None,
     job_id: Annotated[str | None, Query(description="Only this survey (job).", max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=50_000)] = 5000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     box = parse_bbox(bbox)
     check_time_range(since_s, until_s)
@@ -75,7 +75,7 @@ def findings(
 
 
 @router.get("/defects/{defect_id}", response_model=dict[str, Any], summary="One defect and its observations")
-def defect(defect_id: int, _viewer: Viewer, session: SessionDep) -> dict[str, Any]:
+def defect(defect_id: RowId, _viewer: Viewer, session: SessionDep) -> dict[str, Any]:
     try:
         row = get_defect(session, defect_id)
         observations = defect_observations(session, defect_id)
@@ -94,7 +94,7 @@ def defect(defect_id: int, _viewer: Viewer, session: SessionDep) -> dict[str, An
     responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "No defect, or no crop."}},
     summary="The defect's evidence crop (faces and plates blurred)",
 )
-def crop(defect_id: int, _viewer: Viewer, session: SessionDep) -> Response:
+def crop(defect_id: RowId, _viewer: Viewer, session: SessionDep) -> Response:
     jpeg = defect_crop(session, defect_id)
     if jpeg is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"defect {defect_id} has no evidence crop")

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import Operator, ServicesDep, SessionDep, Viewer
+from api.query_params import RowId, check_time_range, unix_time
 from api.schemas import (
     IncidentClose,
     IncidentDetail,
@@ -40,12 +41,11 @@ def index(
     session: SessionDep,
     state: Literal["open", "closed"] | None = None,
     kind: Annotated[list[IncidentKind] | None, Query(description="Repeat to select several kinds.")] = None,
-    since_s: Annotated[float | None, Query(description="Seen at or after this UNIX time.")] = None,
-    until_s: Annotated[float | None, Query(description="First seen at or before this UNIX time.")] = None,
+    since_s: Annotated[float | None, unix_time("Seen at or after this UNIX time.")] = None,
+    until_s: Annotated[float | None, unix_time("First seen at or before this UNIX time.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[IncidentOut]:
-    if since_s is not None and until_s is not None and since_s > until_s:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "since_s is after until_s")
+    check_time_range(since_s, until_s)
     rows = list_incidents(
         session, state=state, kinds=kind or (), since_s=since_s, until_s=until_s, limit=limit
     )
@@ -53,7 +53,7 @@ def index(
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, summary="One incident with its sightings")
-def show(incident_id: int, _viewer: Viewer, session: SessionDep) -> IncidentDetail:
+def show(incident_id: RowId, _viewer: Viewer, session: SessionDep) -> IncidentDetail:
     row = get_incident(session, incident_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
@@ -82,7 +82,7 @@ def report(body: IncidentSighting, _operator: Operator, services: ServicesDep) -
 
 
 @router.post("/{incident_id}/close", response_model=IncidentOut, summary="Close an open incident")
-def close(incident_id: int, body: IncidentClose, _operator: Operator, services: ServicesDep) -> IncidentOut:
+def close(incident_id: RowId, body: IncidentClose, _operator: Operator, services: ServicesDep) -> IncidentOut:
     with services.store.session() as session:
         row = get_incident(session, incident_id)
         if row is None:

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from api.deps import Operator, ServicesDep, SessionDep, Viewer
+from api.query_params import Offset
 from api.uploads import finalise_names, receive_upload
 from tenken.errors import JobError, TrackError, VideoError
 from tenken.store.jobs import JobRow, get_job, list_jobs
@@ -135,7 +136,7 @@ def index(
     session: SessionDep,
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[JobOut]:
     return [job_out(j) for j in list_jobs(session, state=state, limit=limit, offset=offset)]
 

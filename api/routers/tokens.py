@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import Admin, SessionDep, Viewer
+from api.query_params import RowId
 from api.schemas import TokenCreate, TokenCreated, TokenOut
 from tenken.store.auth import TokenInfo, create_token, list_tokens, revoke_token
 
@@ -38,6 +39,6 @@ def index(_admin: Admin, session: SessionDep) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke(token_id: int, _admin: Admin, session: SessionDep) -> None:
+def revoke(token_id: RowId, _admin: Admin, session: SessionDep) -> None:
     if not revoke_token(session, token_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token {token_id}")

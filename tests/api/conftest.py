@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -118,3 +120,15 @@ class LiveServer:
 def live_server(settings: Settings, services: Services) -> Iterator[LiveServer]:
     with LiveServer(settings, services) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def video_bytes(tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("video") / "drive.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    for i in range(20):
+        writer.write(np.full((48, 64, 3), i * 10, np.uint8))
+    writer.release()
+    data = path.read_bytes()
+    assert data[4:8] == b"ftyp"
+    return data

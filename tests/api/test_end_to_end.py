@@ -4,7 +4,6 @@ back from the API, exports and live events included."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -18,7 +17,6 @@ from tenken.store.auth import create_token
 from tenken.store.db import Store
 from tests.api.conftest import auth
 from tests.synthetic_drive import PLANTED, build_drive
-from vision.survey_options import CAMERA_PROFILES
 from worker.executor import EmbeddedExecutor
 
 DETECTOR = "tests.synthetic_drive:ColourDetector"
@@ -51,7 +49,7 @@ def test_an_uploaded_drive_becomes_findings_on_the_api(service, tmp_path):
     video, gpx = build_drive(tmp_path / "drive")
     start = services.bus.last_id()
     options = {
-        "camera": dataclasses.asdict(CAMERA_PROFILES["windscreen"]),
+        "camera": "windscreen",
         "every_m": 2.0,
         "gps_error_m": 1.0,
     }

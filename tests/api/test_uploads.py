@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from tests.api.conftest import UPLOAD_LIMIT_BYTES, auth
@@ -17,18 +15,6 @@ GPX = """<?xml version="1.0" encoding="UTF-8"?>
 <trkpt lat="35.6101" lon="140.1101"><time>2026-10-14T01:30:05Z</time></trkpt>
 </trkseg></trk></gpx>
 """
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory) -> bytes:
-    path = tmp_path_factory.mktemp("video") / "drive.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
-    for i in range(20):
-        writer.write(np.full((48, 64, 3), i * 10, np.uint8))
-    writer.release()
-    data = path.read_bytes()
-    assert data[4:8] == b"ftyp"
-    return data
 
 
 def upload(client, token, video, track, *, video_name="drive.mp4", track_name="drive.gpx", options=None):
