@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from api.access_log import redact_access_log
 from api.incident_recorder import IncidentRecorder
 from api.live_source import LiveSource, LiveSourceSpec
 from api.routers import exports, findings, incidents, jobs, live, page, tokens
@@ -22,6 +24,8 @@ from tenken import __version__
 from tenken.errors import ConfigError, JobError, TenkenError, TrackError, VideoError
 from tenken.report.writer import check_tile_url
 from tenken.settings import Settings
+from tenken.store.auth import valid_token_ids
+from tenken.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +67,18 @@ async def _on_tenken_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=code, content={"detail": str(exc)})
 
 
+def _valid_token_ids(store: Store, token_ids: Collection[int]) -> set[int]:
+    with store.session() as session:
+        return valid_token_ids(session, token_ids)
+
+
 def create_app(
     settings: Settings, services: Services | None = None, live_sources: Sequence[LiveSourceSpec] = ()
 ) -> FastAPI:
     """The command-post app. Pass `services` to run on a given store/bus/executor (tests, benches),
     and `live_sources` for drone feeds the command post runs itself (`tenken serve --live`)."""
     check_tile_url(settings.tile_url)  # a bad template fails `tenken serve` at once, not the page later
+    redact_access_log()  # browsers put `?token=`/`?ticket=` in URLs; the access log must not keep them
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,7 +91,7 @@ def create_app(
             running.recorder = IncidentRecorder(running.store, running.bus)
             running.recorder.start()
         if running.hub is None:
-            running.hub = LiveHub(running.bus)
+            running.hub = LiveHub(running.bus, token_check=partial(_valid_token_ids, running.store))
             running.hub.start()
         feeds = [LiveSource(app, spec).start() for spec in live_sources]
         try:
@@ -104,7 +114,8 @@ def create_app(
         version=__version__,
         description=(
             "Road-survey findings, drone incidents and live telemetry. Every route needs an API token "
-            "(`Authorization: Bearer ...`; `?token=` on GET for EventSource and images). "
+            "(`Authorization: Bearer ...`; on GET for EventSource a short-lived `?ticket=` from "
+            "POST /api/stream-tickets, for images `?token=`; both are masked in the access log). "
             "Roles: viewer reads, operator uploads and controls jobs and posts telemetry, "
             "admin manages tokens."
         ),

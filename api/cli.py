@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from api.query_params import MAX_ROW_ID
 from tenken.errors import ConfigError
 from tenken.settings import get_settings
 
@@ -74,6 +75,9 @@ def token_create(
         ..., help="viewer (read), operator (upload, jobs, telemetry) or admin (tokens)."
     ),
     name: str = typer.Option("", help="A label, e.g. who or what uses the token."),
+    expires_in_s: float | None = typer.Option(
+        None, "--expires-in-s", help="Lifetime in seconds (default: until revoked); e.g. 28800 for a shift."
+    ),
 ) -> None:
     """Create a token and print its secret (shown only once)."""
     from tenken.store.auth import create_token
@@ -81,7 +85,7 @@ def token_create(
 
     store = Store(get_settings().effective_database_url)
     with store.session() as session:
-        secret, info = create_token(session, role, name)
+        secret, info = create_token(session, role, name, expires_in_s)
     store.dispose()
     typer.echo(
         f"created {info.role} token {info.token_id} ({info.name}); keep this secret, it is not shown again:",
@@ -93,19 +97,24 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """List tokens (never their secrets)."""
+    from datetime import UTC, datetime
+
     from tenken.store.auth import list_tokens
     from tenken.store.db import Store
 
     store = Store(get_settings().effective_database_url)
+    now = datetime.now(UTC)
     with store.session() as session:
         for t in list_tokens(session):
-            state = "revoked" if t.revoked else "active"
+            state = "revoked" if t.revoked else "active" if t.valid_at(now) else "expired"
             typer.echo(f"{t.token_id}\t{t.role}\t{state}\t{t.created_at:%Y-%m-%d %H:%M}\t{t.name}")
     store.dispose()
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: int = typer.Argument(..., help="The id `tenken token list` shows.")) -> None:
+def token_revoke(
+    token_id: int = typer.Argument(..., min=1, max=MAX_ROW_ID, help="The id `tenken token list` shows."),
+) -> None:
     """Revoke a token: requests with it are refused from now on."""
     from tenken.errors import ConfigError
     from tenken.store.auth import revoke_token

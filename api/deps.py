@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.services import Services
-from tenken.store.auth import TokenInfo, role_rank, verify_token
+from tenken.store.auth import TokenInfo, role_rank, verify_ticket, verify_token
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer tk_...`.")
 
@@ -37,27 +37,37 @@ def current_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     token: Annotated[
         str | None,
-        Query(description="The API token, for GET requests that cannot set headers (EventSource, <img>)."),
+        Query(description="The API token, for GET requests that cannot set headers (<img>)."),
+    ] = None,
+    ticket: Annotated[
+        str | None,
+        Query(
+            description="A short-lived stream ticket (POST /api/stream-tickets) in place of the token, "
+            "for GET requests that cannot set headers (EventSource)."
+        ),
     ] = None,
 ) -> TokenInfo:
-    """The caller's token: from `Authorization: Bearer`, or `?token=` on GET requests only."""
+    """The caller's token: from `Authorization: Bearer`, or `?ticket=` / `?token=` on GET requests only."""
     secret = credentials.credentials if credentials is not None else None
-    if secret is None and token is not None and request.method in ("GET", "HEAD"):
-        secret = token
-    if not secret:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing API token: send `Authorization: Bearer <token>` (create one with `tenken token create`)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    in_url = request.method in ("GET", "HEAD")
     with services.store.session() as session:
-        info = verify_token(session, secret)
+        if secret is None and ticket is not None and in_url:
+            info = verify_ticket(session, ticket)
+            what = "invalid or expired stream ticket (or its token was revoked)"
+        else:
+            if secret is None and token is not None and in_url:
+                secret = token
+            if not secret:
+                raise HTTPException(
+                    status.HTTP_401_UNAUTHORIZED,
+                    "missing API token: send `Authorization: Bearer <token>` "
+                    "(create one with `tenken token create`)",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            info = verify_token(session, secret)
+            what = "invalid or revoked API token"
     if info is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "invalid or revoked API token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, what, headers={"WWW-Authenticate": "Bearer"})
     return info
 
 

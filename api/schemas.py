@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenken.store.auth import MAX_TOKEN_LIFETIME_S
+
 Role = Literal["viewer", "operator", "admin"]
 IncidentKind = Literal["fire", "smoke", "landslide", "flood", "person"]
 
@@ -14,6 +16,13 @@ IncidentKind = Literal["fire", "smoke", "landslide", "flood", "person"]
 class TokenCreate(BaseModel):
     role: Role
     name: str = Field(default="", max_length=200)
+    expires_in_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TOKEN_LIFETIME_S,
+        allow_inf_nan=False,
+        description="Lifetime; unset: until revoked. Requests and open streams stop at expiry.",
+    )
 
 
 class TokenOut(BaseModel):
@@ -22,10 +31,17 @@ class TokenOut(BaseModel):
     role: Role
     created_at: datetime
     revoked: bool
+    expires_at: datetime | None = None
 
 
 class TokenCreated(TokenOut):
     token: str = Field(description="The secret, shown only once.")
+
+
+class StreamTicketOut(BaseModel):
+    ticket: str = Field(description="Pass as `?ticket=` on a GET that cannot send a header (EventSource).")
+    expires_at: datetime = Field(description="After this the ticket opens nothing; streams it opened go on.")
+    expires_in_s: float
 
 
 class FeatureCollection(BaseModel):

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Origins allowed to call the API from a browser (JSON list, e.g. ["https://a.b"]).',
     )
+    stream_ticket_ttl_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How long a stream ticket (the map's `?ticket=` for EventSource) may open a stream.",
+    )
     upload_max_bytes: int = Field(
         default=4 * 1024**3, gt=0, description="Largest video or track upload accepted."
     )

@@ -116,7 +116,9 @@ class SurveyOptions(BaseModel):
     segment_m: float = Field(
         default=DEFAULT_SEGMENT_M, ge=10.0, le=10_000.0, description="Length of graded road segments, m."
     )
-    lane_width_m: float = Field(default=DEFAULT_LANE_WIDTH_M, ge=1.0, le=20.0, description="Width of the surveyed lane, m.")
+    lane_width_m: float = Field(
+        default=DEFAULT_LANE_WIDTH_M, ge=1.0, le=20.0, description="Width of the surveyed lane, m."
+    )
     grading_range_m: float = Field(
         default=12.0, ge=1.0, le=200.0, description="Cracks are not resolved further ahead than this, m."
     )

@@ -37,7 +37,7 @@ def parse_channels(value: str | None) -> list[str]:
 )
 async def stream(
     request: Request,
-    _viewer: Viewer,
+    viewer: Viewer,
     services: ServicesDep,
     channels: Annotated[
         str | None, Query(description="Comma-separated: findings,incidents,jobs,telemetry.")
@@ -50,13 +50,15 @@ async def stream(
     ] = None,
 ) -> StreamingResponse:
     """Each message has `id`, `event` (the channel) and one line of JSON `data`. Reconnecting with
-    `Last-Event-ID` (or `?after=`) replays what was missed, as far back as the bus keeps events."""
+    `Last-Event-ID` (or `?after=`) replays what was missed, as far back as the bus keeps events.
+    Authenticate with a stream ticket (`?ticket=`, from POST /api/stream-tickets) rather than
+    `?token=`; the stream ends when its token is revoked."""
     wanted = parse_channels(channels)
     if services.hub is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the live feed is not running")
     resume = last_event_id or after
     return StreamingResponse(
-        event_stream(services.hub, wanted, resume, request.is_disconnected),
+        event_stream(services.hub, wanted, resume, request.is_disconnected, token_id=viewer.token_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -42,6 +42,8 @@
     drones: {}, // vehicle id -> {data, marker, track, footprint}
     jobs: {}, // id -> job
     stream: null,
+    streamGeneration: 0, // bumped by each openStream, so a late ticket opens nothing
+    lastEventId: null, // where a new stream resumes
     connected: false,
     received: 0
   };
@@ -387,19 +389,39 @@
   }
 
   // --- the live stream ------------------------------------------------------------------------
+  // EventSource cannot send a header, so the stream is opened with a short-lived ticket rather than
+  // the token: the token never sits in a URL (access logs, proxies). A ticket only opens a stream;
+  // when one is refused (expired, or the token was revoked) the page asks for a new ticket and
+  // resumes after the last event it saw.
   function openStream() {
-    if (view.stream) { view.stream.close(); }
-    var source = new EventSource("/api/stream?token=" + encodeURIComponent(view.token));
+    if (view.stream) { view.stream.close(); view.stream = null; }
+    var generation = view.streamGeneration += 1;
+    fetch("/api/stream-tickets", { method: "POST", headers: { Authorization: "Bearer " + view.token } }).then(function (r) {
+      if (r.status === 401) { askForToken("The token was refused; enter a valid one."); throw new Error("unauthorised"); }
+      if (!r.ok) { throw new Error(r.statusText); }
+      return r.json();
+    }).then(function (ticket) {
+      if (generation !== view.streamGeneration) { return; }
+      var query = new URLSearchParams({ ticket: ticket.ticket });
+      if (view.lastEventId) { query.set("after", view.lastEventId); }
+      listen(new EventSource("/api/stream?" + query.toString()));
+    }).catch(function (err) {
+      if (err.message !== "unauthorised" && generation === view.streamGeneration) { window.setTimeout(openStream, 2000); }
+    });
+  }
+
+  function listen(source) {
     view.stream = source;
     source.onopen = function () { setConnected(true); };
     source.onerror = function () {
       setConnected(false);
-      // EventSource retries by itself (resuming with Last-Event-ID); a refused token stops it for good.
-      if (source.readyState === EventSource.CLOSED) { api("/api/me").then(function () { window.setTimeout(openStream, 2000); }).catch(function () {}); }
+      // EventSource retries by itself (resuming with Last-Event-ID); a refused ticket stops it: get a new one.
+      if (source.readyState === EventSource.CLOSED && view.stream === source) { view.stream = null; window.setTimeout(openStream, 2000); }
     };
     function handle(fn) {
       return function (message) {
         view.received += 1;
+        if (message.lastEventId) { view.lastEventId = message.lastEventId; }
         try { fn(JSON.parse(message.data)); } catch (err) { console.warn("bad live event", err); }
       };
     }

@@ -23,7 +23,7 @@ import pytest
 
 from tenken.events import FINDINGS, INCIDENTS
 from tenken.events_redis import RedisStreamBus
-from tenken.store.auth import create_token
+from tenken.store.auth import create_token, revoke_token
 from tenken.store.db import Store
 from tests.api.conftest import free_port
 from tests.api.seed import ORIGIN, defects_along, seed_survey
@@ -41,6 +41,7 @@ class Served:
     operator: str
     bus: RedisStreamBus
     job_id: str
+    store_url: str
 
 
 def start_server(data_dir: Path, *, tile_url: str = "") -> tuple[subprocess.Popen[bytes], str, str]:
@@ -85,7 +86,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
     store.dispose()
     process, url, prefix = start_server(data_dir)
     bus = RedisStreamBus(REDIS_URL, key=f"{prefix}:events")
-    yield Served(url, viewer, operator, bus, job_id)
+    yield Served(url, viewer, operator, bus, job_id, f"sqlite:///{data_dir / 'tenken.sqlite3'}")
     process.terminate()
     try:
         process.wait(timeout=10)
@@ -185,6 +186,26 @@ def test_a_token_that_is_refused_asks_for_another(browser, served):
     page.click("#token-form button")
     page.wait_for_function("window.tenkenLive.view.ready === true")
     assert page.locator("#token-form").is_hidden()
+    page.close()
+
+
+def test_the_page_streams_with_a_ticket_and_asks_again_when_its_token_is_revoked(browser, served):
+    store = Store(served.store_url)
+    with store.session() as s:
+        secret, info = create_token(s, "viewer", "wall screen")
+    urls: list[str] = []
+    page = browser.new_page()
+    page.on("request", lambda r: urls.append(r.url))
+    page.add_init_script(f"localStorage.setItem('tenken.token', {secret!r});")
+    page.goto(served.url + "/map")
+    page.wait_for_function("window.tenkenLive && window.tenkenLive.view.connected === true")
+    streams = [u for u in urls if "/api/stream?" in u]
+    assert streams and all("ticket=st_" in u for u in streams)
+    assert not [u for u in urls if secret in u]  # the token itself is never in a URL
+    with store.session() as s:
+        revoke_token(s, info.token_id)
+    store.dispose()
+    page.wait_for_selector("#token-form", state="visible", timeout=60_000)  # the stream ended; no new ticket
     page.close()
 
 
