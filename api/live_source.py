@@ -57,7 +57,7 @@ class LiveSourceSpec:
 def incident_detector(model_name: str, conf: float | None = None) -> Detector:
     """The shipped incident model by name, in the best format for this machine."""
     info = get_model(model_name)
-    threshold = info.conf if conf is None else conf
+    threshold = info.threshold(conf)
     return load_detector(info.weights_path(), names=info.classes, imgsz=info.imgsz, conf=threshold)
 
 

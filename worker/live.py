@@ -31,7 +31,7 @@ def detect_jpeg_batch(
 ) -> list[dict[str, Any]]:
     """One result per frame: the frame's metadata (index, time, pose) plus its detections."""
     loaded = get_detector(spec)
-    threshold = conf if conf is not None else loaded.info.conf
+    threshold = loaded.info.threshold(conf)
     images = [decode_jpeg(data) for data in images_jpeg]
     out = []
     for meta, image, dets in zip(
