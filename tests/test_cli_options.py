@@ -82,3 +82,19 @@ def test_analyze_and_submit_sample_a_drive_at_the_same_distance(tmp_path, drive)
     with store.session() as s:
         assert jobstore.get_job(s, job_id).options["every_m"] == expected == 3.6
     store.dispose()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "v.mp4", "--track", "t.gpx", "--every-m", "abc"],
+        ["analyze", "v.mp4", "--track", "t.gpx", "--batch", "1.5"],
+        ["token", "create"],
+        ["token", "revoke", str(2**63)],
+    ],
+)
+def test_a_usage_error_is_a_message_and_exit_2_not_a_traceback(tmp_path, args):
+    result = tenken(args, tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
