@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -86,8 +86,10 @@ class Upload:
 class _PartWriter:
     """Receives the multipart parser's callbacks and writes each part where it belongs."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, check_options: Callable[[dict[str, Any]], object] | None = None) -> None:
         self.upload = Upload(folder)
+        self.check_options = check_options
+        self.refusal: HTTPException | None = None  # bad options: refused before the rest arrives
         self._header_field = b""
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
@@ -153,6 +155,11 @@ class _PartWriter:
             self._file = None
         elif self._name in TEXT_FIELDS and not self.error:
             self.upload.fields[self._name] = self._text.decode("utf-8", "replace")
+            if self._name == "options" and self.check_options is not None:
+                try:
+                    self.check_options(self.upload.options())
+                except HTTPException as exc:
+                    self.refusal = exc
 
     def close(self) -> None:
         if self._file is not None:
@@ -172,8 +179,13 @@ async def receive_upload(
     body: AsyncIterator[bytes],
     root: Path,
     max_bytes: int,
+    check_options: Callable[[dict[str, Any]], object] | None = None,
 ) -> Upload:
-    """Stream a multipart body into a new folder under `root`; 413 past `max_bytes`, 400 when malformed."""
+    """Stream a multipart body into a new folder under `root`; 413 past `max_bytes`, 400 when malformed.
+
+    `check_options` sees the `options` field as soon as it has arrived: options sent before the
+    video are refused without waiting for (and storing) the video.
+    """
     media, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if media != b"multipart/form-data" or not boundary:
@@ -185,7 +197,7 @@ async def receive_upload(
         raise _too_large(max_bytes)
     folder = root / uuid.uuid4().hex
     folder.mkdir(parents=True)
-    writer = _PartWriter(folder)
+    writer = _PartWriter(folder, check_options)
     callbacks: Any = {
         name: getattr(writer, name)
         for name in (
@@ -208,6 +220,8 @@ async def receive_upload(
             parser.write(chunk)
             if writer.error:
                 raise HTTPException(status.HTTP_400_BAD_REQUEST, writer.error)
+            if writer.refusal is not None:
+                raise writer.refusal
         parser.finalize()
     except HTTPException:
         writer.close()

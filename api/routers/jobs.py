@@ -111,6 +111,7 @@ async def upload(request: Request, _operator: Operator, services: ServicesDep) -
         request.stream(),
         services.uploads_dir,
         services.settings.upload_max_bytes,
+        check_options=survey_options,
     )
     try:
         video, track = finalise_names(received)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import httpx
 import pytest
 
 from tests.api.conftest import auth
@@ -81,3 +82,27 @@ def test_closing_an_incident_id_too_big_is_422(client, tokens):
         f"/api/incidents/{TOO_BIG}/close", headers=auth(tokens["operator"]), json={"timestamp_s": 1.0}
     )
     assert response.status_code == 422
+
+
+def test_bad_options_sent_first_are_refused_before_the_video_is_stored(live_server, tokens, settings):
+    boundary = "tenkenboundary"
+
+    def body():  # streamed without a length, so only the options can stop it before the size limit
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="options"\r\n\r\n'
+            f'{{"segment_m": 1e-9}}\r\n--{boundary}\r\n'
+            'Content-Disposition: form-data; name="video"; filename="drive.mp4"\r\n\r\n'
+        ).encode()
+        yield b"\x00\x00\x00\x18ftypmp42"
+        for _ in range(64):  # 4 MiB, past the test's 3 MB upload limit
+            yield bytes(64 * 1024)
+
+    response = httpx.post(  # a real server: the body reaches the app in pieces, as it would in use
+        live_server.url + "/api/jobs",
+        headers={**auth(tokens["operator"]), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        content=body(),
+        timeout=60,
+    )
+    assert response.status_code == 422, response.text  # not 413: refused at the options
+    assert response.json()["detail"].startswith("invalid survey options: segment_m: ")
+    assert not any((settings.data_dir / "uploads").glob("*/*"))
