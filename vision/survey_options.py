@@ -93,8 +93,9 @@ class SurveyOptions(BaseModel):
         description="Keep one frame every this many metres travelled "
         "(default: what the camera sees of the road, at most 4 m).",
     )
+    # Not 0: a threshold of nothing turns every anchor into a detection for the merge to chew on.
     conf: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Confidence threshold (default: the model's best-F1)."
+        default=None, ge=0.01, le=1.0, description="Confidence threshold (default: the model's best-F1)."
     )
     batch: int = Field(default=8, ge=1, le=64, description="Frames per detector call.")
     camera: CameraSettings = Field(
