@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from tenken.errors import ConfigError
@@ -40,10 +41,44 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that is missing (imports the model modules so they register)."""
+    """Create every table that is missing (imports the model modules so they register), and add
+    the nullable columns a newer Tenken gave an existing table."""
     import tenken.store.models  # noqa: F401
 
     Base.metadata.create_all(engine)
+    add_missing_columns(engine)
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """`ALTER TABLE ... ADD COLUMN` for each nullable column a table lacks; returns what it added.
+
+    The store has no migration tool; without this, a database created by an older version would
+    fail every query that names a new column (a token's `expires_at`: every request) after an
+    upgrade. Only nullable columns qualify, so no existing row needs a value invented for it.
+    """
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names())
+    preparer = engine.dialect.identifier_preparer
+    added = []
+    for table in Base.metadata.sorted_tables:
+        if table.name not in tables:
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            ddl = (
+                f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
+                f"{preparer.format_column(column)} {column.type.compile(dialect=engine.dialect)}"
+            )
+            try:
+                with engine.begin() as connection:
+                    connection.execute(text(ddl))
+            except SQLAlchemyError:  # another process starting at the same time added it first
+                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                    raise
+            added.append(f"{table.name}.{column.name}")
+    return added
 
 
 class Store:
