@@ -41,7 +41,7 @@ class Served:
     operator: str
     bus: RedisStreamBus
     job_id: str
-    store_url: str
+    store_url: str = ""  # the store `tenken serve` runs on (for tests that change tokens)
 
 
 def start_server(data_dir: Path, *, tile_url: str = "") -> tuple[subprocess.Popen[bytes], str, str]:
