@@ -61,6 +61,7 @@ def job_event(job: jobstore.JobRow) -> dict[str, Any]:
         "frames_total": job.frames_total,
         "error": job.error,
         "errors": list(job.errors or []),
+        "stalled": False,  # an event means the job just moved
     }
 
 
@@ -276,6 +277,21 @@ def _coverage(video: str, frames_planned: int, frames_sampled: int) -> VideoCove
         log.warning("cannot say how much of %s the report covers: %s", video, exc)
         return None
     return video_coverage(info, frames_planned, frames_sampled)
+
+
+def retry_delay_s(attempt: int) -> float:
+    """Wait before try `attempt + 1` of a step: 1, 2, 4 ... seconds, at most 30."""
+    return float(min(2 ** (attempt - 1), 30))
+
+
+def fail_aggregation(store: Store, job_id: str, exc: BaseException, attempts: int, bus: EventBus | None) -> None:
+    """Aggregation gave up: the job fails with the error, rather than stay `running` forever."""
+    error = f"aggregation failed after {attempts} attempts: {type(exc).__name__}: {exc}"
+    log.error("job %s: %s", job_id, error, extra={"job_id": job_id})
+    with store.session() as s:
+        failed = jobstore.fail_job(s, job_id, error)
+    if failed:
+        publish_job(store, bus, job_id)
 
 
 def defect_event(row: jobstore.DefectRow) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import CursorResult, Row
-from sqlalchemy.orm import Mapped, Session, deferred, mapped_column
+from sqlalchemy.orm import Mapped, Session, column_property, deferred, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from tenken.errors import JobError
@@ -57,6 +57,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class FrameRow(Base):
+    __tablename__ = "job_frames"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    frame_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pose: Mapped[dict[str, Any]] = mapped_column(JSON)
+    observations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
 class JobRow(Base):
     __tablename__ = "jobs"
 
@@ -68,7 +77,14 @@ class JobRow(Base):
     detector: Mapped[str] = mapped_column(Text)  # registry name ("road") or "module:Class"
     conf: Mapped[float | None] = mapped_column(Float, nullable=True)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    frames_done: Mapped[int] = mapped_column(Integer, default=0)
+    # Progress is counted from the stored frames whenever it is read, so it cannot lag behind
+    # them (a count kept in a column was short when two chunks committed at once).
+    frames_done: Mapped[int] = column_property(
+        select(func.count(FrameRow.frame_index))
+        .where(FrameRow.job_id == id)
+        .correlate_except(FrameRow)
+        .scalar_subquery()
+    )
     frames_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Filled by the preparation step: what aggregation needs without re-reading the video.
     video_start_s: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -82,6 +98,12 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the job last moved (created, started, a chunk finished, sent again): the stale-job
+    # check's clock. `redispatches` counts the times it was sent again since then.
+    progress_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    redispatches: Mapped[int] = mapped_column(Integer, default=0)
+    # An embedded executor running the job touches this; a stale one means its process is gone.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ChunkRow(Base):
@@ -101,15 +123,6 @@ class ChunkRow(Base):
     @property
     def last_frame(self) -> int:
         return self.frame_indices[-1]
-
-
-class FrameRow(Base):
-    __tablename__ = "job_frames"
-
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
-    frame_index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    pose: Mapped[dict[str, Any]] = mapped_column(JSON)
-    observations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
 
 class FrameCropRow(Base):
@@ -247,9 +260,10 @@ def create_video_job(
         detector=detector,
         conf=conf,
         options=options,
-        frames_done=0,
         errors=[],
         created_at=_now(),
+        progress_at=_now(),
+        redispatches=0,
     )
     session.add(job)
     session.flush()
@@ -257,7 +271,8 @@ def create_video_job(
 
 
 def get_job(session: Session, job_id: str) -> JobRow:
-    job = session.get(JobRow, job_id)
+    # Read again even when the session holds it: progress is counted from the frames stored now.
+    job = session.get(JobRow, job_id, populate_existing=True)
     if job is None:
         raise JobError(f"no job with id {job_id!r}")
     return job
@@ -291,6 +306,8 @@ def start_job(
         .values(
             state=RUNNING,
             started_at=_now(),
+            progress_at=_now(),
+            redispatches=0,
             frames_total=sum(len(c) for c in chunks),
             video_start_s=video_start_s,
             duration_s=duration_s,
@@ -334,6 +351,69 @@ def cancel_job(session: Session, job_id: str) -> bool:
     )
 
 
+def _moved(session: Session, job_id: str) -> None:
+    """The job made progress: restart the stale-job clock and forget its re-dispatches."""
+    session.execute(update(JobRow).where(JobRow.id == job_id).values(progress_at=_now(), redispatches=0))
+
+
+def is_stalled(job: JobRow, stale_s: float) -> bool:
+    """Unfinished and without progress for `stale_s` seconds."""
+    if job.state not in (QUEUED, RUNNING) or job.progress_at is None:
+        return False
+    moved = job.progress_at if job.progress_at.tzinfo else job.progress_at.replace(tzinfo=UTC)
+    return (_now() - moved).total_seconds() > stale_s
+
+
+def unfinished_jobs(session: Session) -> list[JobRow]:
+    """Queued and running jobs, oldest first."""
+    query = select(JobRow).where(JobRow.state.in_((QUEUED, RUNNING))).order_by(JobRow.created_at, JobRow.id)
+    return list(session.scalars(query))
+
+
+def note_redispatch(session: Session, job_id: str) -> int:
+    """Count one more re-dispatch of an unfinished job and restart its clock; returns the count
+    (0: the job has finished meanwhile)."""
+    moved = _changed(
+        session,
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.state.in_((QUEUED, RUNNING)))
+        .values(redispatches=JobRow.redispatches + 1, progress_at=_now()),
+    )
+    return int(get_job(session, job_id).redispatches) if moved == 1 else 0
+
+
+def touch_heartbeat(session: Session, job_ids: Iterable[str]) -> None:
+    """The embedded executor holding these jobs is alive."""
+    ids = list(job_ids)
+    if ids:
+        session.execute(update(JobRow).where(JobRow.id.in_(ids)).values(heartbeat_at=_now()))
+
+
+def reopen_job(session: Session, job_id: str) -> bool:
+    """Make a failed job unfinished again so it can be resumed: its failed chunks become pending
+    with their attempts forgotten, and the chunks that finished keep their results. An unfinished
+    job is left as it is. False for a completed or canceled job (raises JobError when unknown)."""
+    job = get_job(session, job_id)
+    if job.state in (QUEUED, RUNNING):
+        return True
+    if job.state != FAILED:
+        return False
+    chunks = list_chunks(session, job_id)
+    session.execute(
+        update(ChunkRow)
+        .where(ChunkRow.job_id == job_id, ChunkRow.state == CHUNK_FAILED)
+        .values(state=CHUNK_PENDING, attempts=0, error=None)
+    )
+    job.state = RUNNING if chunks else QUEUED
+    job.error = None
+    job.errors = []
+    job.finished_at = None
+    job.progress_at = _now()
+    job.redispatches = 0
+    session.flush()
+    return True
+
+
 # --- chunks -------------------------------------------------------------------------------------
 
 
@@ -371,15 +451,6 @@ def begin_chunk_attempt(session: Session, job_id: str, index: int) -> int:
     return int(get_chunk(session, job_id, index).attempts)
 
 
-def _refresh_progress(session: Session, job_id: str) -> None:
-    done = (
-        select(func.coalesce(func.count(FrameRow.frame_index), 0))
-        .where(FrameRow.job_id == job_id)
-        .scalar_subquery()
-    )
-    session.execute(update(JobRow).where(JobRow.id == job_id).values(frames_done=done))
-
-
 def save_frame_results(
     session: Session,
     job_id: str,
@@ -404,7 +475,7 @@ def save_frame_results(
 
 
 def finish_chunk(session: Session, job_id: str, index: int, *, error: str | None = None) -> bool:
-    """Mark a pending chunk done (or failed with `error`) and refresh the job's progress.
+    """Mark a pending chunk done (or failed with `error`); the job has made progress.
 
     False when the chunk was not pending (another delivery finished it first).
     """
@@ -420,7 +491,7 @@ def finish_chunk(session: Session, job_id: str, index: int, *, error: str | None
             frames = f"frames {chunk.first_frame}-{chunk.last_frame}"
             job = get_job(session, job_id)
             job.errors = [*job.errors, f"chunk {index} ({frames}): {error}"]
-        _refresh_progress(session, job_id)
+        _moved(session, job_id)
     return moved == 1
 
 
