@@ -284,7 +284,9 @@ def retry_delay_s(attempt: int) -> float:
     return float(min(2 ** (attempt - 1), 30))
 
 
-def fail_aggregation(store: Store, job_id: str, exc: BaseException, attempts: int, bus: EventBus | None) -> None:
+def fail_aggregation(
+    store: Store, job_id: str, exc: BaseException, attempts: int, bus: EventBus | None
+) -> None:
     """Aggregation gave up: the job fails with the error, rather than stay `running` forever."""
     error = f"aggregation failed after {attempts} attempts: {type(exc).__name__}: {exc}"
     log.error("job %s: %s", job_id, error, extra={"job_id": job_id})

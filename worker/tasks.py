@@ -78,7 +78,9 @@ def run_chunk(self: Task, job_id: str, index: int) -> None:
         self.app.send_task("tenken.aggregate_job", args=[job_id], queue=_queues().ingest)
 
 
-@shared_task(name="tenken.aggregate_job", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+@shared_task(
+    name="tenken.aggregate_job", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
+)
 def aggregate_job(self: Task, job_id: str) -> bool:
     try:
         return job_steps.aggregate_job(_store(), job_id, _settings(), _bus())

@@ -173,3 +173,114 @@ def test_a_defect_brings_its_crop_and_observations(store):
 def test_unknown_job_is_a_job_error(store):
     with store.session() as s, pytest.raises(JobError, match="no job"):
         jobstore.get_job(s, "nope")
+
+
+def test_progress_is_counted_from_the_stored_frames(store):
+    job_id = new_running_job(store)
+    pose = Pose(0, 35, 140, 0, 0)
+    with store.session() as s:
+        jobstore.save_frame_results(s, job_id, [(0, pose, [], []), (4, pose, [], [])])
+    with store.session() as s:
+        assert jobstore.get_job(s, job_id).frames_done == 2  # no chunk finished yet: still counted
+        jobstore.save_frame_results(s, job_id, [(4, pose, [], [])])  # a repeat counts once
+        assert jobstore.get_job(s, job_id).frames_done == 2
+        assert [j.frames_done for j in jobstore.list_jobs(s)] == [2]
+
+
+def test_progress_is_whole_when_two_chunks_commit_at_once_on_postgresql(tmp_path):
+    import os
+    import threading
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    pg_url = os.environ.get("TENKEN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    pg = Store(f"{pg_url}?options=-csearch_path%3D{schema}")
+    try:
+        job_id = new_running_job(pg)
+        pose = Pose(0, 35, 140, 0, 0)
+        first_wrote, second_done = threading.Event(), threading.Event()
+
+        def second_chunk() -> None:
+            first_wrote.wait(30)
+            with pg.session() as s:  # blocks on the job row until the first chunk commits
+                jobstore.save_frame_results(s, job_id, [(8, pose, [], []), (12, pose, [], [])])
+                jobstore.finish_chunk(s, job_id, 1)
+            second_done.set()
+
+        thread = threading.Thread(target=second_chunk)
+        thread.start()
+        with pg.session() as s:
+            jobstore.save_frame_results(s, job_id, [(0, pose, [], []), (4, pose, [], [])])
+            jobstore.finish_chunk(s, job_id, 0)
+            first_wrote.set()
+            second_done.wait(1.0)  # let the second chunk reach its writes before this one commits
+        thread.join(30)
+        with pg.session() as s:
+            job = jobstore.get_job(s, job_id)
+            assert (job.frames_done, job.frames_total) == (4, 4)
+    finally:
+        pg.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_a_failed_job_reopens_with_its_failed_chunks_pending_and_its_results_kept(store):
+    job_id = new_running_job(store)
+    pose = Pose(0, 35, 140, 0, 0)
+    with store.session() as s:
+        jobstore.begin_chunk_attempt(s, job_id, 0)
+        jobstore.save_frame_results(s, job_id, [(0, pose, [], []), (4, pose, [], [])])
+        jobstore.finish_chunk(s, job_id, 0)
+        jobstore.begin_chunk_attempt(s, job_id, 1)
+        jobstore.finish_chunk(s, job_id, 1, error="model exploded")
+        jobstore.fail_job(s, job_id, "every chunk failed")
+    with store.session() as s:
+        assert jobstore.reopen_job(s, job_id)
+    with store.session() as s:
+        job = jobstore.get_job(s, job_id)
+        chunks = jobstore.list_chunks(s, job_id)
+        assert (job.state, job.error, job.errors, job.finished_at) == ("running", None, [], None)
+        assert [(c.state, c.attempts, c.error) for c in chunks] == [("done", 1, None), ("pending", 0, None)]
+        assert job.frames_done == 2
+
+
+def test_a_job_that_failed_before_it_started_reopens_queued_and_finished_jobs_do_not(store):
+    with store.session() as s:
+        bad_input = jobstore.create_video_job(s, "v.mp4", "t.gpx", detector="x:Y", conf=None, options={}).id
+        jobstore.fail_job(s, bad_input, "the track covers another day")
+    done, canceled = new_running_job(store), new_running_job(store)
+    with store.session() as s:
+        jobstore.complete_job(s, done, findings(), report_dir=None)
+        jobstore.cancel_job(s, canceled)
+    with store.session() as s:
+        assert jobstore.reopen_job(s, bad_input)
+        assert jobstore.get_job(s, bad_input).state == "queued"
+        assert not jobstore.reopen_job(s, done) and not jobstore.reopen_job(s, canceled)
+        assert jobstore.get_job(s, done).state == "completed"
+
+
+def test_progress_forgets_the_redispatches_of_a_stalled_job(store):
+    job_id = new_running_job(store)
+    with store.session() as s:
+        assert jobstore.note_redispatch(s, job_id) == 1
+        assert jobstore.note_redispatch(s, job_id) == 2
+        jobstore.finish_chunk(s, job_id, 0)
+        assert jobstore.get_job(s, job_id).redispatches == 0
+        jobstore.cancel_job(s, job_id)
+        assert jobstore.note_redispatch(s, job_id) == 0  # finished jobs are never sent again
+
+
+def test_a_job_is_stalled_only_while_unfinished_and_quiet(store):
+    job_id = new_running_job(store)
+    with store.session() as s:
+        job = jobstore.get_job(s, job_id)
+        assert not jobstore.is_stalled(job, 60.0)
+        assert jobstore.is_stalled(job, -1.0)
+        jobstore.cancel_job(s, job_id)
+        assert not jobstore.is_stalled(jobstore.get_job(s, job_id), -1.0)
