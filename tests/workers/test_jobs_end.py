@@ -201,6 +201,22 @@ def test_chunks_lost_with_a_redis_without_persistence_are_sent_again(tmp_path, v
         cluster.stop()
 
 
+def test_a_starting_worker_takes_up_a_job_whose_queue_was_lost(tmp_path, redis_db_url, drive):
+    cluster = Cluster(tmp_path, redis_db_url, f"sqlite:///{tmp_path / 'store.sqlite3'}", stale_job_s="1")
+    try:
+        job_id = submit(cluster, *drive)  # no worker yet: the preparation waits in Redis
+        broker = redis.Redis.from_url(redis_db_url)
+        broker.delete(*broker.scan_iter(f"{cluster.prefix}:{cluster.prefix}.*"))  # and is lost
+        cluster.start_worker("a")  # nobody resumes it by hand
+        job = cluster.wait_final(job_id)
+        assert job.state == "completed", job.error
+        assert_each_planned_frame_stored_once(cluster.store, job_id)
+        assert "stalled; sent again (1): preparation" in cluster.log("a")
+    finally:
+        cluster.stop()
+        flush_prefix(redis_db_url, cluster.prefix)
+
+
 def test_a_stalled_job_is_sent_again_then_failed_with_the_reason(cluster, drive):
     from worker.celery_watch import CeleryJobWatch, jobs_in_broker
 
