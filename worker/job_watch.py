@@ -71,8 +71,8 @@ def check_stalled_jobs(
             continue
         if redispatches >= settings.stale_job_max_redispatches:
             reason = (
-                f"stalled: no progress after its remaining work was sent again {redispatches} times "
-                f"(no worker took it, or it was lost each time); resume it once workers run"
+                f"stalled: no progress after its remaining work was sent again {redispatches} times; "
+                "resume it when the cause is fixed"
             )
             with store.session() as s:
                 failed = jobstore.fail_job(s, job_id, reason)
