@@ -127,13 +127,14 @@ def submit(
 
 
 def _print_status(job_id: str, *, as_json: bool) -> None:
+    from tenken.store import defects as defectstore
     from tenken.store import jobs as jobstore
     from tenken.store.db import Store
 
     store = Store(get_settings().effective_database_url)
     with store.session() as s:
         job = jobstore.get_job(s, job_id)
-        n_defects = len(jobstore.query_defects(s, job_id=job_id, limit=1_000_000))
+        n_defects = len(defectstore.query_defects(s, job_id=job_id, limit=1_000_000))
         info: dict[str, Any] = {
             "job_id": job.id,
             "state": job.state,

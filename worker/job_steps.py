@@ -19,6 +19,8 @@ from typing import Any
 from tenken.errors import TenkenError
 from tenken.events import FINDINGS, JOBS, EventBus
 from tenken.settings import Settings
+from tenken.store import defects as defectstore
+from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from tenken.tracks import Track, load_track
@@ -205,7 +207,7 @@ def run_chunk(
         if jobstore.get_job(s, job_id).state != jobstore.RUNNING:
             return ChunkOutcome(False, False)  # canceled meanwhile: drop the results
         if error is None:
-            jobstore.save_frame_results(
+            framestore.save_frame_results(
                 s, job_id, ((r.frame_index, r.pose, r.observations, r.crops_jpeg) for r in results)
             )
         finished = jobstore.finish_chunk(s, job_id, index, error=error)
@@ -223,7 +225,7 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
         job = jobstore.get_job(s, job_id)
         if job.state != jobstore.RUNNING or jobstore.pending_chunks(s, job_id):
             return False
-        frames = jobstore.load_frame_results(s, job_id)
+        frames = framestore.load_frame_results(s, job_id)
         options = options_from_json(job.options)
         spec, conf, video, track_path = job.detector, job.conf, job.video_path, job.track_path
         start_s, duration_s = float(job.video_start_s or 0.0), float(job.duration_s or 0.0)
@@ -258,12 +260,12 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
             options,
             settings,
         )
-    findings = jobstore.JobFindings(agg.defects, agg.segments, agg.crops_jpeg, agg.members, agg.seen_at_s)
+    findings = defectstore.JobFindings(agg.defects, agg.segments, agg.crops_jpeg, agg.members, agg.seen_at_s)
     with store.session() as s:
         completed = jobstore.complete_job(s, job_id, findings, report_dir=report)
     if completed:
         with store.session() as s:
-            for row in jobstore.query_defects(s, job_id=job_id, limit=1_000_000):
+            for row in defectstore.query_defects(s, job_id=job_id, limit=1_000_000):
                 publish_quietly(bus, FINDINGS, defect_event(row))
         publish_job(store, bus, job_id)
     return completed
@@ -296,7 +298,7 @@ def fail_aggregation(
         publish_job(store, bus, job_id)
 
 
-def defect_event(row: jobstore.DefectRow) -> dict[str, Any]:
+def defect_event(row: defectstore.DefectRow) -> dict[str, Any]:
     return {
         "kind": "defect",
         "id": row.id,

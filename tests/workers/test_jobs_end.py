@@ -18,6 +18,7 @@ import httpx
 import pytest
 import redis
 
+from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tenken.store.auth import create_token
 from tenken.store.db import Store
@@ -46,7 +47,7 @@ def submit(cluster: Cluster, video: Path, gpx: Path, detector: str = DETECTOR) -
 def assert_each_planned_frame_stored_once(store: Store, job_id: str) -> None:
     with store.session() as s:
         planned = sorted(f for c in jobstore.list_chunks(s, job_id) for f in c.frame_indices)
-        stored = jobstore.stored_frame_indices(s, job_id)
+        stored = framestore.stored_frame_indices(s, job_id)
         job = jobstore.get_job(s, job_id)
     assert stored == planned
     assert job.frames_done == job.frames_total == len(planned)
