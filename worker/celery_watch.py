@@ -9,6 +9,7 @@ in the broker (kombu's Redis layout: a list per queue, the `unacked` hash).
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import redis
@@ -54,6 +55,8 @@ class CeleryJobWatch:
         self.executor = CeleryExecutor(settings, self.store)
         self.interval_s = watch_interval_s(settings)
         self._periodic: PeriodicCheck | None = None
+        # Pool processes forked later must not touch this process's database connections.
+        os.register_at_fork(after_in_child=lambda: self.store.engine.dispose(close=False))
 
     def round(self, *, locked: bool = True) -> list[WatchAction]:
         lock_key = f"{self.settings.queue_prefix}:job-watch"
