@@ -290,7 +290,8 @@ def fail_aggregation(
     store: Store, job_id: str, exc: BaseException, attempts: int, bus: EventBus | None
 ) -> None:
     """Aggregation gave up: the job fails with the error, rather than stay `running` forever."""
-    error = f"aggregation failed after {attempts} attempts: {type(exc).__name__}: {exc}"
+    tries = f"{attempts} attempt" + ("s" if attempts != 1 else "")
+    error = f"aggregation failed after {tries}: {type(exc).__name__}: {exc}"
     log.error("job %s: %s", job_id, error, extra={"job_id": job_id})
     with store.session() as s:
         failed = jobstore.fail_job(s, job_id, error)
