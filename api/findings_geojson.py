@@ -8,7 +8,7 @@ from sqlalchemy.engine import Row
 
 from tenken.findings import Defect
 from tenken.report.geojson import defect_properties, lonlat, segment_features
-from tenken.store.jobs import DefectRow, SegmentRow, defect_from_row, segment_from_row
+from tenken.store.defects import DefectRow, SegmentRow, defect_from_row, segment_from_row
 
 
 def summary_feature(row: Row[Any]) -> dict[str, Any]:

@@ -132,15 +132,6 @@ class Published(BaseModel):
     event_id: str
 
 
-class JobOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: str
-    state: str
-    frames_done: int = 0
-    frames_total: int = 0
-    error: str | None = None
-
-
 class MapConfig(BaseModel):
     tile_url: str
     tile_attribution: str

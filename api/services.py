@@ -58,13 +58,16 @@ def make_bus_for(settings: Settings) -> EventBus:
 
 
 def make_executor_for(settings: Settings, store: Store, bus: EventBus) -> Any | None:
-    """The job executor (in-process pool or Celery) chosen by settings; None when workers are missing."""
+    """The job executor (in-process pool or Celery) chosen by settings; None when workers are missing.
+
+    The server's embedded executor takes up jobs a killed or stopped process left unfinished.
+    """
     try:
         from worker.executor import make_executor
     except ImportError as exc:
         log.warning("job executor unavailable (%s): uploads are refused", exc)
         return None
-    return make_executor(settings, store, bus)
+    return make_executor(settings, store, bus, recover=True)
 
 
 def build_services(

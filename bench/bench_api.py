@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from tenken.events import FINDINGS, EventBus, InProcessBus  # noqa: E402
 from tenken.events_redis import RedisStreamBus  # noqa: E402
+from tenken.store import defects as defectstore  # noqa: E402
 from tenken.store import jobs as jobstore  # noqa: E402
 from tenken.store.auth import create_token  # noqa: E402
 from tenken.store.db import Store  # noqa: E402
@@ -88,7 +89,7 @@ def seed(store: Store, n_findings: int, n_surveys: int = 20) -> list[str]:
                 }
                 for i in range(per_job)
             ]
-            s.execute(insert(jobstore.DefectRow), rows)
+            s.execute(insert(defectstore.DefectRow), rows)
     return job_ids
 
 

@@ -63,10 +63,30 @@ class Settings(BaseSettings):
     chunk_max_attempts: int = Field(
         default=3, ge=1, description="Deliveries of one chunk before it is failed as a poison chunk."
     )
-    visibility_timeout_s: float = Field(
-        default=3600.0,
+    frame_budget_s: float = Field(
+        default=5.0,
         gt=0,
-        description="Redis broker: a task taken by a worker that vanished is re-delivered after this long.",
+        description="Longest the slowest worker may take to decode and detect one sampled frame; "
+        "sizes the broker's visibility timeout (see `effective_visibility_timeout_s`).",
+    )
+    visibility_timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Redis broker: a task taken by a worker that vanished is re-delivered after this "
+        "long; default: twice the longest chunk (chunk_frames x frame_budget_s), at least 5 minutes.",
+    )
+    aggregate_max_attempts: int = Field(
+        default=5, ge=1, description="Tries of a job's aggregation before the job is failed with its error."
+    )
+    stale_job_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="An unfinished job with no progress this long, and no work on its way, is sent again.",
+    )
+    stale_job_max_redispatches: int = Field(
+        default=3,
+        ge=1,
+        description="Times a stalled job is sent again without progress before it is failed.",
     )
     embedded_workers: int = Field(default=1, ge=1, le=64, description="Job threads of the embedded executor.")
     road_detector: str = Field(
@@ -154,6 +174,18 @@ class Settings(BaseSettings):
         if toml is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
+
+    @property
+    def effective_visibility_timeout_s(self) -> float:
+        """How long the broker waits before re-delivering a task whose worker vanished.
+
+        Longer than any task may run (a task still running when it expires is delivered twice,
+        harmless but wasted work), and no longer, so a dead machine's work moves on quickly.
+        Aggregation of a long drive is the longest task, hence the 5-minute floor.
+        """
+        if self.visibility_timeout_s is not None:
+            return self.visibility_timeout_s
+        return max(300.0, 2 * self.chunk_frames * self.frame_budget_s)
 
     @property
     def effective_database_url(self) -> str:

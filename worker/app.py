@@ -70,16 +70,16 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # keep reconnecting while Redis restarts
         broker_transport_options={
-            "visibility_timeout": settings.visibility_timeout_s,
+            "visibility_timeout": settings.effective_visibility_timeout_s,
             # Sweep for messages of vanished workers often enough for the visibility timeout.
-            "unacked_restore_interval": max(1, int(settings.visibility_timeout_s / 10)),
+            "unacked_restore_interval": max(1, int(settings.effective_visibility_timeout_s / 10)),
             "unacked_restore_throttle": 1,
             "global_keyprefix": f"{settings.queue_prefix}:",
         },
         result_backend_transport_options={"global_keyprefix": f"{settings.queue_prefix}:"},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
-        imports=["worker.tasks"],
+        imports=["worker.tasks", "worker.celery_watch"],  # the tasks, and the stale-job check
     )
     return app
 

@@ -51,8 +51,9 @@ def worker(
     app.worker_main(argv)
 
 
-def _follow(job_id: str, quiet: bool) -> str:
-    """Show a progress bar until the job finishes; returns its final state."""
+def _follow(job_id: str, quiet: bool, timeout_s: float | None = None) -> str:
+    """Show a progress bar until the job finishes; returns its final state, or its state when
+    `timeout_s` has passed first."""
     from tenken.store import jobs as jobstore
     from tenken.store.db import Store
 
@@ -67,12 +68,13 @@ def _follow(job_id: str, quiet: bool) -> str:
         transient=True,
     ) as bar:
         task = bar.add_task("queued", total=None)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             with store.session() as s:
                 job = jobstore.get_job(s, job_id)
                 state, done, total = job.state, job.frames_done, job.frames_total
             bar.update(task, description=state, completed=done, total=total)
-            if state in jobstore.FINAL_STATES:
+            if state in jobstore.FINAL_STATES or (deadline is not None and time.monotonic() > deadline):
                 return state
             time.sleep(0.5)
 
@@ -85,12 +87,19 @@ def submit(
     every_m: float | None = typer.Option(None, "--every-m", help=option_help("every_m")),
     camera: str = typer.Option("windscreen", "--camera", help="windscreen, dashcam or motorbike."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the job until it finishes."),
+    timeout: float | None = typer.Option(
+        None,
+        "--timeout",
+        min=1.0,
+        help="Stop following after this many seconds (exit 3); the job itself goes on.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Queue a road survey job (on Celery workers when a broker is set, else in this process).
 
     Example: tenken submit drive.mp4 --track drive.gpx
     """
+    from tenken.store.jobs import FINAL_STATES
     from worker.executor import make_executor
 
     given = {"every_m": every_m, "conf": conf, "camera": camera}
@@ -101,21 +110,30 @@ def submit(
     typer.echo(job_id)
     if not wait and settings.broker_url:
         return
-    state = _follow(job_id, quiet)
+    state = _follow(job_id, quiet, timeout)
     executor.shutdown()
     _print_status(job_id, as_json=False)
+    if state not in FINAL_STATES:
+        where = (
+            "it goes on on the workers"
+            if settings.broker_url
+            else "it resumes when `tenken serve` runs, or with `tenken status ID --resume`"
+        )
+        typer.echo(f"error: job {job_id} is still {state} after {timeout:g} s; {where}", err=True)
+        raise typer.Exit(3)
     if state != "completed":
         raise typer.Exit(1)
 
 
 def _print_status(job_id: str, *, as_json: bool) -> None:
+    from tenken.store import defects as defectstore
     from tenken.store import jobs as jobstore
     from tenken.store.db import Store
 
     store = Store(get_settings().effective_database_url)
     with store.session() as s:
         job = jobstore.get_job(s, job_id)
-        n_defects = len(jobstore.query_defects(s, job_id=job_id, limit=1_000_000))
+        n_defects = len(defectstore.query_defects(s, job_id=job_id, limit=1_000_000))
         info: dict[str, Any] = {
             "job_id": job.id,
             "state": job.state,
@@ -146,7 +164,9 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     cancel: bool = typer.Option(False, "--cancel", help="Cancel the job if it has not finished."),
     resume: bool = typer.Option(
-        False, "--resume", help="Send an unfinished job's remaining work again (after its queue was lost)."
+        False,
+        "--resume",
+        help="Send a failed or stalled job's remaining work again (failed chunks are tried again).",
     ),
 ) -> None:
     """Show a job's state, progress, failed chunks and report folder."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +25,14 @@ from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from vision.survey_options import SurveyOptions
 from worker import job_steps
+from worker.job_watch import (
+    HEARTBEAT_EXPIRY_S,
+    HEARTBEAT_S,
+    PeriodicCheck,
+    WatchAction,
+    check_stalled_jobs,
+    fresh_heartbeats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +62,12 @@ class Executor(Protocol):
         ...
 
     def resume(self, job_id: str) -> str:
-        """Send an unfinished job's remaining steps again; says what was sent.
+        """Send a failed or unfinished job's remaining steps again; says what was sent.
 
-        For jobs whose work was lost: a broker restarted without persistence, or an embedded
-        process that stopped mid-job. Harmless when the work is still on its way: every step
-        is idempotent.
+        For jobs whose work was lost (a broker restarted without persistence, an embedded
+        process that stopped mid-job) or that failed (their failed chunks are tried again).
+        Harmless when the work is still on its way: every step is idempotent. A completed or
+        canceled job is left alone.
         """
         ...
 
@@ -92,8 +102,12 @@ def _cancel(store: Store, bus: EventBus | None, job_id: str) -> bool:
 
 
 def _remaining(store: Store, job_id: str) -> tuple[str, list[int]]:
-    """What an unfinished job still needs: prepare, chunks (with their indices), aggregate, or ""."""
+    """What a job still needs: prepare, chunks (with their indices), aggregate, or "" (finished).
+
+    A failed job is reopened first: its failed chunks are tried again.
+    """
     with store.session() as s:
+        jobstore.reopen_job(s, job_id)
         job = jobstore.get_job(s, job_id)
         if job.state == jobstore.QUEUED:
             return "prepare", []
@@ -110,15 +124,46 @@ def _describe(step: str, chunks: list[int]) -> str:
 
 
 class EmbeddedExecutor:
-    """Jobs run in this process on a small thread pool; chunks of one job run one after another."""
+    """Jobs run in this process on a small thread pool; chunks of one job run one after another.
 
-    def __init__(self, settings: Settings, store: Store, bus: EventBus | None = None) -> None:
+    The jobs it holds carry its heartbeat, so another process can tell they are being worked on.
+    With `recover` (the server's executor) it also takes up unfinished jobs nobody holds: those
+    of a process that was killed or stopped mid-job, at start and whenever one appears.
+    """
+
+    def __init__(
+        self, settings: Settings, store: Store, bus: EventBus | None = None, *, recover: bool = False
+    ) -> None:
         self.settings = settings
         self.store = store
         self.bus = bus
+        self.recover = recover
         self._pool = ThreadPoolExecutor(settings.embedded_workers, thread_name_prefix="tenken-job")
         self._futures: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._watch = PeriodicCheck("tenken-job-watch", HEARTBEAT_S, self.watch_round).start()
+
+    def watch_round(self) -> list[WatchAction]:
+        """Mark the jobs held here as alive; with `recover`, resume the jobs nobody holds."""
+        with self._lock:
+            held = set(self._futures)
+        with self.store.session() as s:
+            jobstore.touch_heartbeat(s, held)
+        if not self.recover:
+            return []
+        return check_stalled_jobs(
+            self.store,
+            self.settings,
+            quiet_s=HEARTBEAT_EXPIRY_S,
+            in_flight=lambda ids: self._held() | fresh_heartbeats(self.store, ids),
+            resume=self.resume,
+            bus=self.bus,
+        )
+
+    def _held(self) -> set[str]:
+        with self._lock:
+            return set(self._futures)
 
     def submit_video_job(
         self,
@@ -138,8 +183,11 @@ class EmbeddedExecutor:
         try:
             chunks = job_steps.prepare_job(self.store, job_id, self.settings.chunk_frames, self.bus)
             for index in chunks:
+                if self._closing.is_set():
+                    return  # left unfinished: the next server (or a resume) takes it up
                 self._run_chunk(job_id, index)
-            job_steps.aggregate_job(self.store, job_id, self.settings, self.bus)
+            if not self._closing.is_set():
+                self._aggregate(job_id)
         except Exception as exc:  # a bug, not bad input: record it on the job rather than lose it
             log.exception("job %s failed", job_id, extra={"job_id": job_id})
             with self.store.session() as s:
@@ -158,6 +206,19 @@ class EmbeddedExecutor:
                 return
             except Exception as exc:
                 log.warning("job %s chunk %d: %s; retrying", job_id, index, exc, extra={"job_id": job_id})
+
+    def _aggregate(self, job_id: str) -> None:
+        attempts = self.settings.aggregate_max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                job_steps.aggregate_job(self.store, job_id, self.settings, self.bus)
+                return
+            except Exception as exc:
+                if attempt == attempts:
+                    job_steps.fail_aggregation(self.store, job_id, exc, attempts, self.bus)
+                    return
+                log.warning("job %s aggregation: %s; retrying", job_id, exc, extra={"job_id": job_id})
+                time.sleep(job_steps.retry_delay_s(attempt))
 
     def wait(self, job_id: str, timeout_s: float | None = None) -> None:
         """Block until a job submitted here has finished running (tests, the CLI)."""
@@ -178,6 +239,9 @@ class EmbeddedExecutor:
         return _describe(step, chunks)
 
     def shutdown(self) -> None:
+        """Stop after the chunks running now; unfinished jobs stay in the store for a resume."""
+        self._closing.set()
+        self._watch.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -230,10 +294,11 @@ class CeleryExecutor:
 
 
 def make_executor(
-    settings: Settings, store: Store | None = None, bus: EventBus | None = None
+    settings: Settings, store: Store | None = None, bus: EventBus | None = None, *, recover: bool = False
 ) -> EmbeddedExecutor | CeleryExecutor:
-    """Celery when a broker URL is set, else the in-process pool."""
+    """Celery when a broker URL is set, else the in-process pool (taking up orphaned jobs with
+    `recover`; on the distributed path the workers do that)."""
     store = store or Store(settings.effective_database_url)
     if settings.broker_url:
         return CeleryExecutor(settings, store, bus)
-    return EmbeddedExecutor(settings, store, bus)
+    return EmbeddedExecutor(settings, store, bus, recover=recover)

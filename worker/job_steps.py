@@ -18,6 +18,8 @@ from typing import Any
 from tenken.errors import TenkenError
 from tenken.events import FINDINGS, JOBS, EventBus
 from tenken.settings import Settings
+from tenken.store import defects as defectstore
+from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from tenken.tracks import Track, load_track
@@ -56,6 +58,7 @@ def job_event(job: jobstore.JobRow) -> dict[str, Any]:
         "frames_total": job.frames_total,
         "error": job.error,
         "errors": list(job.errors or []),
+        "stalled": False,  # an event means the job just moved
     }
 
 
@@ -199,7 +202,7 @@ def run_chunk(
         if jobstore.get_job(s, job_id).state != jobstore.RUNNING:
             return ChunkOutcome(False, False)  # canceled meanwhile: drop the results
         if error is None:
-            jobstore.save_frame_results(
+            framestore.save_frame_results(
                 s, job_id, ((r.frame_index, r.pose, r.observations, r.crops_jpeg) for r in results)
             )
         finished = jobstore.finish_chunk(s, job_id, index, error=error)
@@ -217,7 +220,7 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
         job = jobstore.get_job(s, job_id)
         if job.state != jobstore.RUNNING or jobstore.pending_chunks(s, job_id):
             return False
-        frames = jobstore.load_frame_results(s, job_id)
+        frames = framestore.load_frame_results(s, job_id)
         options = job_options(job)
         spec, video, track_path = job.detector, job.video_path, job.track_path
         start_s, duration_s = float(job.video_start_s or 0.0), float(job.duration_s or 0.0)
@@ -251,12 +254,12 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
             options,
             settings,
         )
-    findings = jobstore.JobFindings(agg.defects, agg.segments, agg.crops_jpeg, agg.members, agg.seen_at_s)
+    findings = defectstore.JobFindings(agg.defects, agg.segments, agg.crops_jpeg, agg.members, agg.seen_at_s)
     with store.session() as s:
         completed = jobstore.complete_job(s, job_id, findings, report_dir=report)
     if completed:
         with store.session() as s:
-            for row in jobstore.query_defects(s, job_id=job_id, limit=1_000_000):
+            for row in defectstore.query_defects(s, job_id=job_id, limit=1_000_000):
                 publish_quietly(bus, FINDINGS, defect_event(row))
         publish_job(store, bus, job_id)
     return completed
@@ -272,7 +275,25 @@ def _coverage(video: str, frames_planned: int, frames_sampled: int) -> VideoCove
     return video_coverage(info, frames_planned, frames_sampled)
 
 
-def defect_event(row: jobstore.DefectRow) -> dict[str, Any]:
+def retry_delay_s(attempt: int) -> float:
+    """Wait before try `attempt + 1` of a step: 1, 2, 4 ... seconds, at most 30."""
+    return float(min(2 ** (attempt - 1), 30))
+
+
+def fail_aggregation(
+    store: Store, job_id: str, exc: BaseException, attempts: int, bus: EventBus | None
+) -> None:
+    """Aggregation gave up: the job fails with the error, rather than stay `running` forever."""
+    tries = f"{attempts} attempt" + ("s" if attempts != 1 else "")
+    error = f"aggregation failed after {tries}: {type(exc).__name__}: {exc}"
+    log.error("job %s: %s", job_id, error, extra={"job_id": job_id})
+    with store.session() as s:
+        failed = jobstore.fail_job(s, job_id, error)
+    if failed:
+        publish_job(store, bus, job_id)
+
+
+def defect_event(row: defectstore.DefectRow) -> dict[str, Any]:
     return {
         "kind": "defect",
         "id": row.id,

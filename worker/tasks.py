@@ -79,16 +79,17 @@ def run_chunk(self: Task, job_id: str, index: int) -> None:
 
 
 @shared_task(
-    name="tenken.aggregate_job",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(Exception,),
-    retry_backoff=2,
-    max_retries=5,
+    name="tenken.aggregate_job", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
 )
 def aggregate_job(self: Task, job_id: str) -> bool:
-    return job_steps.aggregate_job(_store(), job_id, _settings(), _bus())
+    try:
+        return job_steps.aggregate_job(_store(), job_id, _settings(), _bus())
+    except Exception as exc:
+        attempt, attempts = self.request.retries + 1, _settings().aggregate_max_attempts
+        if attempt >= attempts:
+            job_steps.fail_aggregation(_store(), job_id, exc, attempts, _bus())
+            return False
+        raise self.retry(exc=exc, countdown=job_steps.retry_delay_s(attempt)) from exc
 
 
 @shared_task(name="tenken.detect_frames", acks_late=True, reject_on_worker_lost=True, ignore_result=False)

@@ -11,14 +11,8 @@ from api.deps import SessionDep, Viewer
 from api.export_formats import defects_csv_bytes, gpkg_bytes, kml_text
 from tenken.errors import JobError
 from tenken.report.geojson import defect_features, segment_features
-from tenken.store.jobs import (
-    COMPLETED,
-    defect_from_row,
-    get_job,
-    job_segments,
-    query_defects,
-    segment_from_row,
-)
+from tenken.store.defects import defect_from_row, job_segments, query_defects, segment_from_row
+from tenken.store.jobs import COMPLETED, get_job
 
 router = APIRouter(prefix="/api/surveys", tags=["exports"])
 

@@ -15,15 +15,15 @@ from api.findings_geojson import stored_defect_feature, stored_segment_features,
 from api.query_params import Offset, RowId, check_time_range, parse_bbox, unix_time
 from api.schemas import FeatureCollection
 from tenken.errors import JobError
-from tenken.store.jobs import (
+from tenken.store.defects import (
     SegmentRow,
     defect_crop,
     defect_observations,
     get_defect,
-    get_job,
     job_segments,
     query_defect_summaries,
 )
+from tenken.store.jobs import get_job
 
 router = APIRouter(prefix="/api", tags=["findings"])
 Severity = Literal["low", "medium", "high"]

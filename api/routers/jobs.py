@@ -15,7 +15,7 @@ from api.deps import Operator, ServicesDep, SessionDep, Viewer
 from api.query_params import Offset
 from api.uploads import finalise_names, receive_upload
 from tenken.errors import JobError, TrackError, VideoError
-from tenken.store.jobs import JobRow, get_job, list_jobs
+from tenken.store.jobs import JobRow, get_job, is_stalled, list_jobs
 from tenken.tracks import load_track
 from vision.survey_options import SurveyOptions, describe_errors
 from vision.video import probe_video
@@ -37,10 +37,14 @@ class JobOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    progress_at: datetime | None
+    stalled: bool  # unfinished, and no progress for the setting stale_job_s: worth a resume
+    resumable: bool  # failed or stalled: POST /api/jobs/{id}/resume sends its remaining work again
 
 
-def job_out(job: JobRow) -> JobOut:
+def job_out(job: JobRow, stale_job_s: float) -> JobOut:
     total = job.frames_total
+    stalled = is_stalled(job, stale_job_s)
     return JobOut(
         id=job.id,
         kind=job.kind,
@@ -53,6 +57,9 @@ def job_out(job: JobRow) -> JobOut:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        progress_at=job.progress_at,
+        stalled=stalled,
+        resumable=stalled or job.state == "failed",
     )
 
 
@@ -128,24 +135,26 @@ async def upload(request: Request, _operator: Operator, services: ServicesDep) -
         raise
     log.info("job %s queued from upload", job_id, extra={"job_id": job_id})
     with services.store.session() as session:
-        return job_out(get_job(session, str(job_id)))
+        return job_out(get_job(session, str(job_id)), services.settings.stale_job_s)
 
 
 @router.get("", response_model=list[JobOut], summary="Jobs, newest first")
 def index(
     _viewer: Viewer,
+    services: ServicesDep,
     session: SessionDep,
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> list[JobOut]:
-    return [job_out(j) for j in list_jobs(session, state=state, limit=limit, offset=offset)]
+    stale_s = services.settings.stale_job_s
+    return [job_out(j, stale_s) for j in list_jobs(session, state=state, limit=limit, offset=offset)]
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="One job and its progress")
-def show(job_id: str, _viewer: Viewer, session: SessionDep) -> JobOut:
+def show(job_id: str, _viewer: Viewer, services: ServicesDep, session: SessionDep) -> JobOut:
     try:
-        return job_out(get_job(session, job_id))
+        return job_out(get_job(session, job_id), services.settings.stale_job_s)
     except JobError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
 
@@ -163,4 +172,29 @@ def cancel(job_id: str, _operator: Operator, services: ServicesDep) -> JobOut:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no job executor")
     services.executor.cancel(job_id)
     with services.store.session() as session:
-        return job_out(get_job(session, job_id))
+        return job_out(get_job(session, job_id), services.settings.stale_job_s)
+
+
+@router.post(
+    "/{job_id}/resume",
+    response_model=JobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a failed or stalled job's remaining work again",
+    description="Chunks that finished keep their results; failed chunks are tried again from scratch. "
+    "Harmless for a job whose work is still on its way (every step is idempotent). "
+    "409 for a completed or canceled job.",
+)
+def resume(job_id: str, _operator: Operator, services: ServicesDep) -> JobOut:
+    if services.executor is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no job executor")
+    with services.store.session() as session:
+        try:
+            state = get_job(session, job_id).state
+        except JobError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    if state in ("completed", "canceled"):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is {state}: there is nothing to resume")
+    sent = services.executor.resume(job_id)
+    log.info("job %s resumed from the API: %s", job_id, sent, extra={"job_id": job_id})
+    with services.store.session() as session:
+        return job_out(get_job(session, job_id), services.settings.stale_job_s)

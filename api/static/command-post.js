@@ -374,10 +374,30 @@
     if (!jobs.length) { return; }
     el("jobs").innerHTML = jobs.map(function (j) {
       var pct = j.state === "completed" ? 100 : j.frames_total ? Math.round((100 * (j.frames_done || 0)) / j.frames_total) : 0;
-      return '<li><span title="' + escapeHtml(j.id) + '">' + escapeHtml(String(j.id).slice(0, 8)) + "</span><span>" + escapeHtml(j.state) +
-        '</span><span class="bar"><div style="width:' + pct + '%"></div></span><span>' + pct + " %</span></li>";
+      var state = j.stalled && j.state !== "failed" ? j.state + " (stalled)" : j.state;
+      // A failed or stalled job can be sent again; finished chunks keep their results.
+      var resume = j.state === "failed" || j.stalled ? '<button type="button" class="resume" data-id="' + escapeHtml(j.id) + '">Resume</button>' : "";
+      return '<li data-id="' + escapeHtml(j.id) + '"><span title="' + escapeHtml(j.id) + '">' + escapeHtml(String(j.id).slice(0, 8)) +
+        '</span><span title="' + escapeHtml(j.error || "") + '">' + escapeHtml(state) +
+        '</span><span class="bar"><div style="width:' + pct + '%"></div></span><span>' + pct + " %</span>" + resume + "</li>";
     }).join("");
   }
+
+  el("jobs").addEventListener("click", function (e) {
+    var button = e.target.closest("button.resume");
+    if (!button) { return; }
+    button.disabled = true;
+    var id = button.getAttribute("data-id");
+    fetch("/api/jobs/" + encodeURIComponent(id) + "/resume", { method: "POST", headers: { Authorization: "Bearer " + view.token } })
+      .then(function (r) { return r.json().then(function (b) { if (!r.ok) { throw new Error(b.detail || r.statusText); } return b; }); })
+      .then(upsertJob)
+      .catch(function (err) { button.disabled = false; el("footer").textContent = "Could not resume: " + err.message; });
+  });
+
+  // "Stalled" comes with the passing of time, not with an event: look again now and then.
+  window.setInterval(function () {
+    if (view.ready) { api("/api/jobs", new URLSearchParams({ limit: "50" })).then(function (jobs) { jobs.forEach(upsertJob); }).catch(function () {}); }
+  }, 60000);
 
   function fillJobFilter() {
     var select = el("job-filter"), current = select.value;

@@ -33,6 +33,7 @@ class RecordingExecutor:
         self.store = store
         self.submitted: list[dict[str, Any]] = []
         self.canceled: list[str] = []
+        self.resumed: list[str] = []
 
     def submit_video_job(self, video: Path, track: Path, options: Any) -> str:
         with self.store.session() as s:
@@ -46,6 +47,12 @@ class RecordingExecutor:
         self.canceled.append(job_id)
         with self.store.session() as s:
             return jobstore.cancel_job(s, job_id)
+
+    def resume(self, job_id: str) -> str:
+        self.resumed.append(job_id)
+        with self.store.session() as s:
+            jobstore.reopen_job(s, job_id)
+        return "nothing"
 
     def shutdown(self) -> None:
         pass

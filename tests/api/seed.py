@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 
 from tenken.findings import Defect, Observation, Pose, SegmentGrade
+from tenken.store import defects as defectstore
+from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 
@@ -107,8 +109,8 @@ def seed_survey(
                 for f, obs in zip((d.first_frame, d.last_frame), observations, strict=True):
                     frames.append((f, Pose(seen_at_s + f / 10, d.lat, d.lon, 90.0, 5.0), [obs], []))
                 members[d.defect_id] = [(d.first_frame, 0), (d.last_frame, 0)]
-            jobstore.save_frame_results(s, job_id, frames)
-        findings = jobstore.JobFindings(
+            framestore.save_frame_results(s, job_id, frames)
+        findings = defectstore.JobFindings(
             defects=list(defects),
             segments=segments_for(defects),
             crops_jpeg={d.defect_id: crop for d in defects} if crop else {},

@@ -84,6 +84,7 @@ def test_exporting_an_unknown_or_unfinished_survey_is_refused(client, tokens, se
 def test_a_survey_with_no_defects_still_exports_a_valid_geopackage(client, tokens, services, tmp_path):
     import pyogrio
 
+    from tenken.store import defects as defectstore
     from tenken.store import jobs as jobstore
 
     with services.store.session() as s:
@@ -91,7 +92,7 @@ def test_a_survey_with_no_defects_still_exports_a_valid_geopackage(client, token
         jobstore.start_job(
             s, job_id, [[0]], video_start_s=0, duration_s=1, frame_size=(2, 2), frames_in_video=1
         )
-        jobstore.complete_job(s, job_id, jobstore.JobFindings([], [], {}, {}, {}), report_dir=None)
+        jobstore.complete_job(s, job_id, defectstore.JobFindings([], [], {}, {}, {}), report_dir=None)
     path = tmp_path / "empty.gpkg"
     path.write_bytes(export(client, tokens["viewer"], job_id, "gpkg").content)
     assert pyogrio.read_info(path, layer="defects")["features"] == 0

@@ -88,6 +88,7 @@ class Cluster:
             chunk_frames=int(self.env["TENKEN_CHUNK_FRAMES"]),
             visibility_timeout_s=float(self.env["TENKEN_VISIBILITY_TIMEOUT_S"]),
             tile_url="",
+            **settings,
         )
         self.store = Store(database_url)
         self.workers: list[subprocess.Popen[bytes]] = []
@@ -180,9 +181,12 @@ def own_redis(tmp_path) -> Iterator[tuple[str, OwnRedis]]:
 
 
 class OwnRedis:
-    def __init__(self, folder: Path, port: int) -> None:
+    """A redis-server of one test; `persistent=False` keeps nothing on disk, so a restart empties it."""
+
+    def __init__(self, folder: Path, port: int, *, persistent: bool = True) -> None:
         self.folder = folder
         self.port = port
+        self.persistent = persistent
         self.proc: subprocess.Popen[bytes] | None = None
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -200,7 +204,7 @@ class OwnRedis:
                 "--dir",
                 str(self.folder),
                 "--appendonly",
-                "yes",
+                "yes" if self.persistent else "no",
                 "--appendfsync",
                 "always",
                 "--save",

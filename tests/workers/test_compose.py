@@ -75,3 +75,10 @@ def test_api_and_workers_share_broker_store_and_media(config):
         assert env["TENKEN_BROKER_URL"].startswith("redis://redis:")
         assert env["TENKEN_DATABASE_URL"].startswith("postgresql+psycopg://")
         assert {v["target"] for v in services[name]["volumes"]} == {"/media", "/data"}
+
+
+def test_redis_keeps_the_queues_across_a_restart(config):
+    redis = config["services"]["redis"]
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"  # queued chunks survive a restart
+    assert {v["target"] for v in redis["volumes"]} == {"/data"}  # ...on a volume, not in the container

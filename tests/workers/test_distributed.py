@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, text
 
 from tenken.events import FINDINGS
 from tenken.events_redis import RedisStreamBus
+from tenken.store import defects as defectstore
+from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tests.synthetic_drive import ColourDetector
 from tests.workers.conftest import DETECTOR, Cluster, corrupt_copy, survey_options, wait_until
@@ -33,7 +35,9 @@ def defect_keys(defects) -> list[tuple]:
 
 def stored_defects(cluster: Cluster, job_id: str):
     with cluster.store.session() as s:
-        return [jobstore.defect_from_row(r) for r in jobstore.query_defects(s, job_id=job_id, limit=10_000)]
+        return [
+            defectstore.defect_from_row(r) for r in defectstore.query_defects(s, job_id=job_id, limit=10_000)
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +90,7 @@ def test_two_workers_on_postgresql_find_the_same_defects_as_the_embedded_run(
     # Both worker processes took chunks: the job really was spread out.
     assert "tenken.run_chunk" in pg_cluster.log("a") and "tenken.run_chunk" in pg_cluster.log("b")
     with pg_cluster.store.session() as s:
-        segments = jobstore.job_segments(s, job_id)
+        segments = defectstore.job_segments(s, job_id)
     assert len(segments) == len(embedded_reference.segments)
     assert (Path(job.report_dir) / "index.html").is_file()
 
@@ -117,7 +121,7 @@ def test_worker_killed_mid_job_loses_and_duplicates_nothing(cluster, drive, embe
     assert job.state == "completed", job.error
     with cluster.store.session() as s:
         chunks = jobstore.list_chunks(s, job_id)
-        frames = jobstore.stored_frame_indices(s, job_id)
+        frames = framestore.stored_frame_indices(s, job_id)
     assert all(c.state == "done" for c in chunks)
     assert chunks[busy].attempts == 2  # the killed worker's chunk was delivered again, and run once more
     assert frames == sorted(set(frames))  # each frame stored once

@@ -14,6 +14,7 @@ import pytest
 from tenken.errors import ConfigError, VideoError
 from tenken.events import JOBS, InProcessBus
 from tenken.settings import load_settings
+from tenken.store import defects as defectstore
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from tenken.tracks import load_track
@@ -44,7 +45,7 @@ def test_embedded_job_finds_the_same_defects_as_run_survey(embedded, drive):
     executor.wait(job_id, timeout_s=120)
     with store.session() as s:
         job = jobstore.get_job(s, job_id)
-        defects = [jobstore.defect_from_row(r) for r in jobstore.query_defects(s, job_id=job_id)]
+        defects = [defectstore.defect_from_row(r) for r in defectstore.query_defects(s, job_id=job_id)]
     assert job.state == "completed" and job.frames_done == reference.frames_sampled
     assert sorted(defects, key=lambda d: d.defect_id) == [
         d.__class__(**{**d.__dict__, "crop_path": None}) for d in reference.defects
@@ -84,7 +85,7 @@ def test_a_canceled_job_stops_and_keeps_no_findings(embedded, drive):
     with store.session() as s:
         job = jobstore.get_job(s, job_id)
         assert job.state == "canceled"
-        assert jobstore.query_defects(s, job_id=job_id) == []
+        assert defectstore.query_defects(s, job_id=job_id) == []
     assert not executor.cancel(job_id)
 
 
@@ -154,7 +155,7 @@ def test_an_embedded_job_on_a_variable_frame_rate_video_matches_run_survey(embed
     job_id = executor.submit_video_job(video, gpx, survey_options())
     executor.wait(job_id, timeout_s=120)
     with store.session() as s:
-        defects = [jobstore.defect_from_row(r) for r in jobstore.query_defects(s, job_id=job_id)]
+        defects = [defectstore.defect_from_row(r) for r in defectstore.query_defects(s, job_id=job_id)]
     found = [c for d in sorted(defects, key=lambda d: d.defect_id) for c in (d.lat, d.lon)]
     assert found == pytest.approx([c for d in reference.defects for c in (d.lat, d.lon)], abs=1e-9)
 
@@ -213,7 +214,7 @@ def test_a_job_left_unfinished_by_a_stopped_process_completes_when_resumed(embed
     executor.wait(job_id, timeout_s=120)
     with store.session() as s:
         assert jobstore.get_job(s, job_id).state == "completed"
-        assert len(jobstore.query_defects(s, job_id=job_id)) == 5
+        assert len(defectstore.query_defects(s, job_id=job_id)) == 5
     assert executor.resume(job_id) == "nothing (the job has finished)"
 
 
