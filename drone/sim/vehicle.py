@@ -126,9 +126,13 @@ class SimVehicle:
         self.home_xy_m = (0.0, 0.0)
         self.speed_mps = self.config.speed_mps
         self.gimbal_pitch_deg = self.config.gimbal_pitch_deg
+        self.gimbal_yaw_deg = 0.0  # relative to the airframe's heading
+        self.failsafe = False  # an autopilot failsafe is active (set by the server): MAV_STATE_CRITICAL
         self.roi_xy_m: tuple[float, float] | None = None
         self.mission: list[MissionItem] = []
         self.mission_seq = 0
+        self.mission_started = False
+        self.mission_complete = False
         self.nav = _Nav()
         self.battery_used_mah = self.config.battery_capacity_mah * (
             1.0 - self.config.battery_start_pct / 100.0
@@ -169,10 +173,40 @@ class SimVehicle:
     def pitch_deg(self) -> float:
         return -min(2.0 * self.groundspeed_mps, 25.0)
 
+    @property
+    def camera_heading_deg(self) -> float:
+        """Where the camera looks, clockwise from north: the airframe's heading plus the gimbal's yaw."""
+        return (self.heading_deg + self.gimbal_yaw_deg) % 360.0
+
+    @property
+    def mission_state(self) -> int:
+        """MISSION_CURRENT's mission_state (MAVLink MISSION_STATE)."""
+        if len(self.mission) <= 1:
+            return mav.MISSION_STATE_NO_MISSION
+        if self.mission_complete:
+            return mav.MISSION_STATE_COMPLETE
+        if not self.mission_started:
+            return mav.MISSION_STATE_NOT_STARTED
+        return mav.MISSION_STATE_ACTIVE if self.mode == "AUTO" else mav.MISSION_STATE_PAUSED
+
+    def target_offsets(self) -> tuple[float, float, float]:
+        """(bearing_deg, distance_m, altitude error m) to the current navigation target (zeros: none)."""
+        if self.nav.target is None:
+            return 0.0, 0.0, 0.0
+        tx, ty, tz = self.nav.target
+        dx, dy = tx - self.x_m, ty - self.y_m
+        return math.degrees(math.atan2(dx, dy)) % 360.0, math.hypot(dx, dy), tz - self.alt_m
+
+    def relative_alt_m(self, frame: int, alt_m: float) -> float:
+        """An altitude in a MAVLink frame as metres above home (flat ground: terrain frames = relative)."""
+        if frame in (mav.MAV_FRAME_GLOBAL, mav.MAV_FRAME_GLOBAL_INT):
+            return alt_m - self.config.home_amsl_m
+        return alt_m
+
     def pose(self) -> SimPose:
         with self.lock:
             lat, lon = self.latlon
-            return SimPose(self.time_s, lat, lon, self.alt_m, self.heading_deg, self.gimbal_pitch_deg)
+            return SimPose(self.time_s, lat, lon, self.alt_m, self.camera_heading_deg, self.gimbal_pitch_deg)
 
     def mission_item(self, seq: int) -> MissionItem:
         """Item `seq` as a ground station downloads it; item 0 is always the current home."""
@@ -229,6 +263,19 @@ class SimVehicle:
         """Arm; returns the pre-arm failure text, or None when armed."""
         if self.armed:
             return None
+        failure = self.prearm_failure()
+        if failure is not None:
+            return failure
+        self.armed = True
+        self.arm_log.append((self.time_s, True))
+        self.home_xy_m = (self.x_m, self.y_m)
+        self.home_set = True
+        self.events.append(SimEvent("home"))
+        self.nav = _Nav("idle")
+        return None
+
+    def prearm_failure(self) -> str | None:
+        """Why arming would be refused now, as ArduCopter words it; None when it would arm."""
         if self.gps_fix < 3:
             return "PreArm: GPS 1: Bad fix"
         if not self.ekf_ok:
@@ -237,12 +284,6 @@ class SimVehicle:
             return f"Arm: Mode not armable ({self.mode})"
         if self.battery_pct < 10.0:
             return "PreArm: Battery 1 below minimum arming capacity"
-        self.armed = True
-        self.arm_log.append((self.time_s, True))
-        self.home_xy_m = (self.x_m, self.y_m)
-        self.home_set = True
-        self.events.append(SimEvent("home"))
-        self.nav = _Nav("idle")
         return None
 
     def disarm(self, force: bool = False) -> str | None:
@@ -266,40 +307,83 @@ class SimVehicle:
             return "Takeoff: not armed"
         if alt_m <= 0:
             return "Takeoff: bad altitude"
+        if not self.landed:
+            return "Takeoff: already flying"
         self.nav = _Nav("takeoff", (self.x_m, self.y_m, alt_m))
         self.landed = False
         return None
 
     def goto(self, lat: float, lon: float, alt_m: float) -> str | None:
-        if self.mode != "GUIDED" or not self.armed or self.landed:
-            return "Goto: not flying in GUIDED"
-        x, y = self.proj.to_xy(lat, lon)
+        """Fly to a point (altitude above home) in GUIDED. Accepted on the ground too, like ArduCopter,
+        where it does nothing until the vehicle has taken off."""
+        if self.mode != "GUIDED":
+            return "Goto: not in GUIDED"
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0) or (lat == 0.0 and lon == 0.0):
+            return "Goto: bad location"
+        if self.armed and not self.landed:
+            x, y = self.proj.to_xy(lat, lon)
+            self.nav = _Nav("goto", (x, y, alt_m))
+        return None
+
+    def change_alt(self, alt_m: float) -> str | None:
+        """A new target altitude above home for the current GUIDED target (MISSION_ITEM current=3)."""
+        if self.mode != "GUIDED" or self.nav.target is None or self.landed:
+            return "Change altitude: no GUIDED target"
+        x, y, _ = self.nav.target
         self.nav = _Nav("goto", (x, y, alt_m))
         return None
+
+    def set_home(self, lat: float | None = None, lon: float | None = None) -> str | None:
+        """Move home to a point, or to the current position when no point is given."""
+        if not self.ekf_ok:
+            return "Set home: no position"
+        self.home_xy_m = (self.x_m, self.y_m) if lat is None or lon is None else self.proj.to_xy(lat, lon)
+        self.home_set = True
+        self.events.append(SimEvent("home"))
+        return None
+
+    def set_roi(self, lat: float | None, lon: float | None) -> None:
+        """Point the nose at a location in AUTO (None: stop)."""
+        self.roi_xy_m = None if lat is None or lon is None else self.proj.to_xy(lat, lon)
 
     def set_mission(self, items: list[MissionItem]) -> None:
         """Store an uploaded mission (item 0 is the home slot and is replaced by the real home)."""
         self.mission = list(items)
         self.mission_seq = 1 if len(items) > 1 else 0
+        self.mission_started = self.mission_complete = False
         if self.mode == "AUTO" and self.armed:
             self._start_mission_item()
         self.events.append(SimEvent("mission_current", self.mission_seq))
 
-    def clear_mission(self) -> None:
+    def replace_mission(self, items: list[MissionItem]) -> None:
+        """A partial upload: some items replaced or one appended; the mission carries on where it was."""
+        self.mission = list(items)
+        self.mission_seq = min(self.mission_seq, max(len(items) - 1, 0))
+
+    def clear_mission(self) -> bool:
+        """Delete the mission; refused (False) while it is being flown, as AP_Mission refuses."""
+        if self.mode == "AUTO" and self.armed and self.mission_started and not self.mission_complete:
+            return False
         self.mission = []
         self.mission_seq = 0
+        self.mission_started = self.mission_complete = False
+        return True
 
     def set_mission_current(self, seq: int) -> bool:
         if not 0 <= seq < max(len(self.mission), 1):
             return False
         self.mission_seq = seq
+        self.mission_complete = False
         if self.mode == "AUTO" and self.armed:
             self._start_mission_item()
         self.events.append(SimEvent("mission_current", seq))
         return True
 
-    def set_gimbal(self, pitch_deg: float) -> None:
+    def set_gimbal(self, pitch_deg: float, yaw_deg: float | None = None) -> None:
+        """Point the gimbal: pitch (0 level, -90 down) and, when given, yaw relative to the airframe."""
         self.gimbal_pitch_deg = max(-90.0, min(30.0, pitch_deg))
+        if yaw_deg is not None:
+            self.gimbal_yaw_deg = ((yaw_deg + 180.0) % 360.0) - 180.0
 
     # ---- mission execution --------------------------------------------------------------------------
 
@@ -309,17 +393,20 @@ class SimVehicle:
 
     def _start_mission_item(self) -> None:
         """Begin the item at `mission_seq`, running DO commands immediately until a NAV command."""
+        if 0 < self.mission_seq < len(self.mission):
+            self.mission_started = True
         while 0 < self.mission_seq < len(self.mission):
             item = self.mission[self.mission_seq]
             if item.command == mav.MAV_CMD_NAV_TAKEOFF:
                 self.landed = False
-                self.nav = _Nav("takeoff", (self.x_m, self.y_m, max(item.alt_m, self.alt_m)))
+                alt_m = self.relative_alt_m(item.frame, item.alt_m)
+                self.nav = _Nav("takeoff", (self.x_m, self.y_m, max(alt_m, self.alt_m)))
                 return
             if item.command in (mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_SPLINE_WAYPOINT):
                 x, y = self.proj.to_xy(item.lat, item.lon)
                 if item.lat == 0.0 and item.lon == 0.0:
                     x, y = self.x_m, self.y_m
-                self.nav = _Nav("goto", (x, y, item.alt_m))
+                self.nav = _Nav("goto", (x, y, self.relative_alt_m(item.frame, item.alt_m)))
                 return
             if item.command == mav.MAV_CMD_NAV_RETURN_TO_LAUNCH:
                 self._start_rtl()
@@ -336,8 +423,10 @@ class SimVehicle:
             self.speed_mps = item.param2
         elif item.command == mav.MAV_CMD_DO_SET_ROI:
             self.roi_xy_m = self.proj.to_xy(item.lat, item.lon) if (item.lat or item.lon) else None
-        elif item.command in (mav.MAV_CMD_DO_MOUNT_CONTROL, mav.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW):
-            self.set_gimbal(item.param1)
+        elif item.command == mav.MAV_CMD_DO_MOUNT_CONTROL:
+            self.set_gimbal(item.param1, item.param3)
+        elif item.command == mav.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW:
+            self.set_gimbal(item.param1, item.param2)
         else:
             self._say(f"Mission: {item.command} ignored by simulator", mav.MAV_SEVERITY_NOTICE)
 
@@ -347,6 +436,7 @@ class SimVehicle:
         self.mission_seq += 1
         if self.mission_seq >= len(self.mission):
             self.mission_seq = len(self.mission) - 1
+            self.mission_complete = True
             self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
             self.events.append(SimEvent("mission_current", self.mission_seq))
             return
@@ -414,6 +504,7 @@ class SimVehicle:
         self.landed = True
         if self.mode == "AUTO" and 0 < self.mission_seq < len(self.mission):
             self.events.append(SimEvent("mission_item_reached", self.mission_seq))
+            self.mission_complete = self.mission_seq == len(self.mission) - 1
         self._say("Land complete, disarming")
         self._disarm()
 
