@@ -63,6 +63,7 @@ class CommandHandler:
         self._mav = link
         self.vehicle = vehicle
         self.streams = streams
+        self._after_ack: list[Callable[[], object]] = []  # replies that follow the ack, as on ArduPilot
         self._handlers: dict[int, Callable[[Command], int]] = {
             mav.MAV_CMD_COMPONENT_ARM_DISARM: self._arm_disarm,
             mav.MAV_CMD_NAV_TAKEOFF: self._takeoff,
@@ -103,6 +104,9 @@ class CommandHandler:
         handler = self._handlers.get(command.command)
         result = handler(command) if handler is not None else UNSUPPORTED
         self._mav.command_ack_send(command.command, result, 0, 0, msg.get_srcSystem(), msg.get_srcComponent())
+        replies, self._after_ack = self._after_ack, []
+        for reply in replies:
+            reply()
 
     def on_set_mode(self, msg: Any) -> None:
         """SET_MODE; ArduPilot answers it with a COMMAND_ACK whose command is the message id (11)."""
@@ -249,21 +253,25 @@ class CommandHandler:
     def _get_message_interval(self, c: Command) -> int:
         msg_id = int(c.param1)
         interval_s = self.streams.interval_s(msg_id) if self.streams.knows(msg_id) else 0.0
-        self._mav.message_interval_send(msg_id, int(interval_s * 1e6) if interval_s > 0 else -1)
+        interval_us = int(interval_s * 1e6) if interval_s > 0 else -1
+        self._after_ack.append(lambda: self._mav.message_interval_send(msg_id, interval_us))
         return ACCEPTED
 
     def _request_message(self, c: Command) -> int:
         msg_id = int(c.param1)
         if msg_id == mav.MAVLINK_MSG_ID_HOME_POSITION and not self.vehicle.home_set:
             return FAILED
-        return ACCEPTED if self.streams.send_now(msg_id) else UNSUPPORTED
+        if not self.streams.knows(msg_id):
+            return UNSUPPORTED
+        self._after_ack.append(lambda: self.streams.send_now(msg_id))
+        return ACCEPTED
 
     def _request_version(self, c: Command) -> int:
-        self.streams.send_autopilot_version()
+        self._after_ack.append(self.streams.send_autopilot_version)
         return ACCEPTED
 
     def _get_home(self, c: Command) -> int:
         if not self.vehicle.home_set:
             return FAILED
-        self.streams.send_home()
+        self._after_ack.append(self.streams.send_home)
         return ACCEPTED
