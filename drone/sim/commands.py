@@ -10,7 +10,8 @@ from typing import Any
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from drone.sim.streams import TelemetryStreams
-from drone.sim.vehicle import MODE_NAMES, SimEvent, SimVehicle
+from drone.sim.vehicle import SimVehicle
+from drone.sim.vehicle_types import MODE_NAMES, SimEvent
 
 ACCEPTED, DENIED, FAILED, UNSUPPORTED = (
     mav.MAV_RESULT_ACCEPTED,

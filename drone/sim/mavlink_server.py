@@ -18,7 +18,8 @@ from drone.sim.commands import CommandHandler
 from drone.sim.mission_protocol import MissionProtocol
 from drone.sim.params import PARAM_TYPES, coerce, default_params
 from drone.sim.streams import TelemetryStreams
-from drone.sim.vehicle import SimConfig, SimEvent, SimVehicle
+from drone.sim.vehicle import SimVehicle
+from drone.sim.vehicle_types import SimConfig, SimEvent
 
 log = logging.getLogger(__name__)
 

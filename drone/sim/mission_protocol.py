@@ -8,7 +8,8 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from drone.sim.vehicle import MissionItem, SimEvent, SimVehicle
+from drone.sim.vehicle import SimVehicle
+from drone.sim.vehicle_types import MissionItem, SimEvent
 
 # ArduPilot re-requests an item after 1 s of silence and gives up 8 s after the last item arrived
 # (MissionItemProtocol: upload_timeout_ms). Wall-clock here, so a speed-up cannot starve a real GCS.

@@ -6,7 +6,7 @@ import math
 
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from drone.sim.vehicle import SimConfig
+from drone.sim.vehicle_types import SimConfig
 
 INT8, INT16, INT32, REAL32 = (
     mav.MAV_PARAM_TYPE_INT8,

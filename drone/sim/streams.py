@@ -7,7 +7,8 @@ from typing import Any
 
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
-from drone.sim.vehicle import COPTER_MODES, SimVehicle
+from drone.sim.vehicle import SimVehicle
+from drone.sim.vehicle_types import COPTER_MODES
 
 EKF_GOOD = (
     mav.EKF_ATTITUDE
@@ -150,9 +151,11 @@ class TelemetryStreams:
             interval = self.interval_s(msg_id)
             if interval <= 0:
                 continue
+            interval = max(interval, floor_s)
             last = self._last_sent_s.get(msg_id)
-            if last is None or now_s - last >= max(interval, floor_s) or now_s < last:
-                self._last_sent_s[msg_id] = now_s
+            if last is None or now_s - last >= interval or now_s < last:
+                # keep the schedule through one late tick (a busy machine), never burst after a stall
+                self._last_sent_s[msg_id] = now_s if last is None else max(last + interval, now_s - interval)
                 send()
 
     def send_now(self, msg_id: int) -> bool:
