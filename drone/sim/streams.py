@@ -40,6 +40,7 @@ STREAMS: dict[str, tuple[int, ...]] = {
         mav.MAVLINK_MSG_ID_SYSTEM_TIME,
         mav.MAVLINK_MSG_ID_BATTERY_STATUS,
         mav.MAVLINK_MSG_ID_MOUNT_STATUS,
+        mav.MAVLINK_MSG_ID_GIMBAL_MANAGER_STATUS,
         mav.MAVLINK_MSG_ID_GIMBAL_DEVICE_ATTITUDE_STATUS,
         mav.MAVLINK_MSG_ID_EKF_STATUS_REPORT,
     ),
@@ -64,6 +65,16 @@ CAPABILITIES = (
     | mav.MAV_PROTOCOL_CAPABILITY_PARAM_ENCODE_C_CAST
     | mav.MAV_PROTOCOL_CAPABILITY_SET_POSITION_TARGET_GLOBAL_INT
     | mav.MAV_PROTOCOL_CAPABILITY_MAVLINK2
+)
+# The gimbal manager (in the autopilot, like ArduPilot's AP_Mount) of gimbal device 1: pitch and yaw by angle.
+GIMBAL_DEVICE_ID = 1
+GIMBAL_CAPABILITIES = (
+    mav.GIMBAL_MANAGER_CAP_FLAGS_HAS_PITCH_AXIS
+    | mav.GIMBAL_MANAGER_CAP_FLAGS_HAS_YAW_AXIS
+    | mav.GIMBAL_MANAGER_CAP_FLAGS_HAS_YAW_FOLLOW
+    | mav.GIMBAL_MANAGER_CAP_FLAGS_HAS_YAW_LOCK
+    | mav.GIMBAL_MANAGER_CAP_FLAGS_HAS_NEUTRAL
+    | mav.GIMBAL_MANAGER_CAP_FLAGS_HAS_RETRACT
 )
 SIM_VERSION = (4 << 24) | (5 << 16) | (7 << 8) | 255  # reported as ArduCopter 4.5.7 (official)
 _STREAM_OF = {msg_id: stream for stream, ids in STREAMS.items() for msg_id in ids}
@@ -100,6 +111,8 @@ class TelemetryStreams:
             mav.MAVLINK_MSG_ID_SYSTEM_TIME: self.send_system_time,
             mav.MAVLINK_MSG_ID_BATTERY_STATUS: self.send_battery,
             mav.MAVLINK_MSG_ID_MOUNT_STATUS: self.send_mount_status,
+            mav.MAVLINK_MSG_ID_GIMBAL_MANAGER_INFORMATION: self.send_gimbal_manager_information,
+            mav.MAVLINK_MSG_ID_GIMBAL_MANAGER_STATUS: self.send_gimbal_manager_status,
             mav.MAVLINK_MSG_ID_GIMBAL_DEVICE_ATTITUDE_STATUS: self.send_gimbal_attitude,
             mav.MAVLINK_MSG_ID_EKF_STATUS_REPORT: self.send_ekf_status,
             mav.MAVLINK_MSG_ID_HOME_POSITION: self.send_home,
@@ -310,8 +323,17 @@ class TelemetryStreams:
         ]
         flags = mav.GIMBAL_DEVICE_FLAGS_YAW_IN_VEHICLE_FRAME
         self._mav.gimbal_device_attitude_status_send(
-            0, 0, self._boot_ms(), flags, q, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 1
+            0, 0, self._boot_ms(), flags, q, 0.0, 0.0, 0.0, 0, 0.0, 0.0, GIMBAL_DEVICE_ID
         )
+
+    def send_gimbal_manager_information(self) -> None:
+        r = math.radians
+        self._mav.gimbal_manager_information_send(
+            self._boot_ms(), GIMBAL_CAPABILITIES, GIMBAL_DEVICE_ID, 0.0, 0.0, r(-90), r(30), r(-180), r(180)
+        )
+
+    def send_gimbal_manager_status(self) -> None:
+        self._mav.gimbal_manager_status_send(self._boot_ms(), 0, GIMBAL_DEVICE_ID, 0, 0, 0, 0)
 
     def send_ekf_status(self) -> None:
         flags = EKF_GOOD if self.vehicle.ekf_ok else EKF_WAITING

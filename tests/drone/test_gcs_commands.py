@@ -6,6 +6,7 @@ import math
 
 import pytest
 from pymavlink.dialects.v20 import ardupilotmega as mav
+from pymavlink.quaternion import Quaternion
 
 from drone.sim.vehicle import COPTER_MODES
 
@@ -102,6 +103,18 @@ def test_gimbal_points_by_mount_control_and_the_gimbal_manager(gcs, sim):
     assert command_int(gcs, mav.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW, -60, -20) == mav.MAV_RESULT_ACCEPTED
     assert (sim.vehicle.gimbal_pitch_deg, sim.vehicle.gimbal_yaw_deg) == (-60.0, -20.0)
     assert sim.vehicle.pose().heading_deg == pytest.approx((sim.vehicle.heading_deg - 20.0) % 360.0)
+    _, pitch, yaw = Quaternion(recv(gcs, "GIMBAL_DEVICE_ATTITUDE_STATUS").q).euler
+    assert (math.degrees(pitch), math.degrees(yaw)) == pytest.approx((-60.0, -20.0))
+
+
+def test_the_gimbal_manager_describes_its_axes_on_request(gcs):
+    gimbal_info = mav.MAVLINK_MSG_ID_GIMBAL_MANAGER_INFORMATION
+    assert command_long(gcs, mav.MAV_CMD_REQUEST_MESSAGE, gimbal_info) == mav.MAV_RESULT_ACCEPTED
+    info = recv(gcs, "GIMBAL_MANAGER_INFORMATION")
+    assert info.cap_flags & mav.GIMBAL_MANAGER_CAP_FLAGS_HAS_PITCH_AXIS
+    assert info.cap_flags & mav.GIMBAL_MANAGER_CAP_FLAGS_HAS_YAW_AXIS
+    assert (math.degrees(info.pitch_min), math.degrees(info.pitch_max)) == pytest.approx((-90.0, 30.0))
+    assert recv(gcs, "GIMBAL_MANAGER_STATUS").gimbal_device_id == info.gimbal_device_id == 1
 
 
 def test_set_position_target_global_int_flies_a_guided_goto(gcs, sim):
