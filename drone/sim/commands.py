@@ -65,6 +65,7 @@ class CommandHandler:
         self.vehicle = vehicle
         self.streams = streams
         self._after_ack: list[Callable[[], object]] = []  # replies that follow the ack, as on ArduPilot
+        self._warned_velocity = False
         self._handlers: dict[int, Callable[[Command], int]] = {
             mav.MAV_CMD_COMPONENT_ARM_DISARM: self._arm_disarm,
             mav.MAV_CMD_NAV_TAKEOFF: self._takeoff,
@@ -123,7 +124,9 @@ class CommandHandler:
     def on_set_position_target_global_int(self, msg: Any) -> None:
         """A GUIDED position target (QGroundControl, MAVROS); velocity-only targets are not simulated."""
         if msg.type_mask & _POSITION_IGNORED == _POSITION_IGNORED:
-            self._say("Guided: velocity targets not simulated")
+            if not self._warned_velocity:  # such targets come at 10-50 Hz: say it once
+                self._warned_velocity = True
+                self._say("Guided: velocity targets not simulated")
             return
         v = self.vehicle
         alt_m = v.relative_alt_m(msg.coordinate_frame, msg.alt)
