@@ -47,7 +47,9 @@ class MissionProtocol:
         self._mav = link
         self.vehicle = vehicle
         self.upload: _Upload | None = None
+        # ArduPilot warns once (until the next upload starts) about the float-coordinate messages
         self._warned_float_request = False
+        self._warned_float_item = False
 
     def _ack(self, msg: Any, result: int, mission_type: int = _MISSION) -> None:
         self._mav.mission_ack_send(*_sender(msg), result, mission_type)
@@ -148,6 +150,7 @@ class MissionProtocol:
     def _start_upload(self, msg: Any, first: int, last: int, *, partial: bool) -> None:
         sysid, compid = _sender(msg)
         self.upload = _Upload(sysid, compid, first, last, partial, next_seq=first)
+        self._warned_float_request = self._warned_float_item = False
         now = time.monotonic()
         self.upload.last_receive_s = now
         self._request_next(now)
@@ -176,6 +179,10 @@ class MissionProtocol:
     def on_mission_item(self, msg: Any) -> None:
         if self._guided_request(msg, msg.x, msg.y):
             return
+        if self.upload is not None and not self._warned_float_item:
+            self._warned_float_item = True
+            text = b"got MISSION_ITEM; GCS should send MISSION_ITEM_INT"
+            self._mav.statustext_send(mav.MAV_SEVERITY_WARNING, text)
         self._store_item(msg, msg.x, msg.y)
 
     def on_mission_item_int(self, msg: Any) -> None:
