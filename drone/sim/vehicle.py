@@ -1,4 +1,5 @@
-"""A simulated multicopter: ArduCopter-like modes, mission execution, kinematics and battery; no I/O."""
+"""A simulated multicopter: ArduCopter-like modes, pre-arm checks, guided flight, kinematics and battery;
+no I/O. Missions are run by its `MissionExecution` half (mission_execution.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from dataclasses import dataclass, field
 
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
+from drone.sim.mission_execution import MissionExecution
 from drone.sim.vehicle_types import (
     ARMABLE_MODES,
     COPTER_MODES,
     MissionItem,
+    Nav,
     SimConfig,
     SimEvent,
     SimPose,
@@ -24,15 +27,7 @@ MAX_STEP_S = 0.1
 
 
 @dataclass
-class _Nav:
-    """Progress of the current navigation job (takeoff, waypoint, RTL or land)."""
-
-    phase: str = "idle"  # idle, takeoff, goto, rtl_climb, rtl_return, land, hold
-    target: tuple[float, float, float] | None = None  # x_m, y_m, alt_m
-
-
-@dataclass
-class SimVehicle:
+class SimVehicle(MissionExecution):
     """State and behaviour of the simulated copter. Thread-safe through `lock`; time is simulated seconds."""
 
     config: SimConfig = field(default_factory=SimConfig)
@@ -63,7 +58,7 @@ class SimVehicle:
         self.mission_seq = 0
         self.mission_started = False
         self.mission_complete = False
-        self.nav = _Nav()
+        self.nav = Nav()
         self.battery_used_mah = self.config.battery_capacity_mah * (
             1.0 - self.config.battery_start_pct / 100.0
         )
@@ -108,17 +103,6 @@ class SimVehicle:
         """Where the camera looks, clockwise from north: the airframe's heading plus the gimbal's yaw."""
         return (self.heading_deg + self.gimbal_yaw_deg) % 360.0
 
-    @property
-    def mission_state(self) -> int:
-        """MISSION_CURRENT's mission_state (MAVLink MISSION_STATE)."""
-        if len(self.mission) <= 1:
-            return mav.MISSION_STATE_NO_MISSION
-        if self.mission_complete:
-            return mav.MISSION_STATE_COMPLETE
-        if not self.mission_started:
-            return mav.MISSION_STATE_NOT_STARTED
-        return mav.MISSION_STATE_ACTIVE if self.mode == "AUTO" else mav.MISSION_STATE_PAUSED
-
     def target_offsets(self) -> tuple[float, float, float]:
         """(bearing_deg, distance_m, altitude error m) to the current navigation target (zeros: none)."""
         if self.nav.target is None:
@@ -127,39 +111,12 @@ class SimVehicle:
         dx, dy = tx - self.x_m, ty - self.y_m
         return math.degrees(math.atan2(dx, dy)) % 360.0, math.hypot(dx, dy), tz - self.alt_m
 
-    def relative_alt_m(self, frame: int, alt_m: float) -> float:
-        """An altitude in a MAVLink frame as metres above home (flat ground: terrain frames = relative)."""
-        if frame in (mav.MAV_FRAME_GLOBAL, mav.MAV_FRAME_GLOBAL_INT):
-            return alt_m - self.config.home_amsl_m
-        return alt_m
-
     def pose(self) -> SimPose:
         with self.lock:
             lat, lon = self.latlon
             return SimPose(self.time_s, lat, lon, self.alt_m, self.camera_heading_deg, self.gimbal_pitch_deg)
 
-    def mission_item(self, seq: int) -> MissionItem:
-        """Item `seq` as a ground station downloads it; item 0 is always the current home."""
-        if seq == 0:
-            lat, lon = self.home_latlon
-            return MissionItem(
-                0,
-                mav.MAV_FRAME_GLOBAL,
-                mav.MAV_CMD_NAV_WAYPOINT,
-                lat=lat,
-                lon=lon,
-                alt_m=self.config.home_amsl_m,
-            )
-        return self.mission[seq]
-
-    @property
-    def mission_count(self) -> int:
-        return max(len(self.mission), 1)
-
     # ---- commands ----------------------------------------------------------------------------------
-
-    def _say(self, text: str, severity: int = mav.MAV_SEVERITY_INFO) -> None:
-        self.events.append(SimEvent("statustext", text=text, severity=severity))
 
     def set_mode(self, name: str, source: str = "gcs") -> bool:
         """Change flight mode; False (with a STATUSTEXT) when ArduCopter would refuse it."""
@@ -184,9 +141,9 @@ class SimVehicle:
         elif name == "RTL":
             self._start_rtl()
         elif name == "LAND":
-            self.nav = _Nav("land")
+            self.nav = Nav("land")
         else:
-            self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
+            self.nav = Nav("hold", (self.x_m, self.y_m, self.alt_m))
         return True
 
     def arm(self) -> str | None:
@@ -201,7 +158,7 @@ class SimVehicle:
         self.home_xy_m = (self.x_m, self.y_m)
         self.home_set = True
         self.events.append(SimEvent("home"))
-        self.nav = _Nav("idle")
+        self.nav = Nav("idle")
         return None
 
     def prearm_failure(self) -> str | None:
@@ -228,7 +185,7 @@ class SimVehicle:
         self.armed = False
         self.arm_log.append((self.time_s, False))
         self.vx_mps = self.vy_mps = self.vz_mps = 0.0
-        self.nav = _Nav("idle")
+        self.nav = Nav("idle")
 
     def takeoff(self, alt_m: float) -> str | None:
         if self.mode != "GUIDED":
@@ -239,7 +196,7 @@ class SimVehicle:
             return "Takeoff: bad altitude"
         if not self.landed:
             return "Takeoff: already flying"
-        self.nav = _Nav("takeoff", (self.x_m, self.y_m, alt_m))
+        self.nav = Nav("takeoff", (self.x_m, self.y_m, alt_m))
         self.landed = False
         return None
 
@@ -252,7 +209,7 @@ class SimVehicle:
             return "Goto: bad location"
         if self.armed and not self.landed:
             x, y = self.proj.to_xy(lat, lon)
-            self.nav = _Nav("goto", (x, y, alt_m))
+            self.nav = Nav("goto", (x, y, alt_m))
         return None
 
     def change_alt(self, alt_m: float) -> str | None:
@@ -260,7 +217,7 @@ class SimVehicle:
         if self.mode != "GUIDED" or self.nav.target is None or self.landed:
             return "Change altitude: no GUIDED target"
         x, y, _ = self.nav.target
-        self.nav = _Nav("goto", (x, y, alt_m))
+        self.nav = Nav("goto", (x, y, alt_m))
         return None
 
     def set_home(self, lat: float | None = None, lon: float | None = None) -> str | None:
@@ -271,106 +228,6 @@ class SimVehicle:
         self.home_set = True
         self.events.append(SimEvent("home"))
         return None
-
-    def set_roi(self, lat: float | None, lon: float | None) -> None:
-        """Point the nose at a location in AUTO (None: stop)."""
-        self.roi_xy_m = None if lat is None or lon is None else self.proj.to_xy(lat, lon)
-
-    def set_mission(self, items: list[MissionItem]) -> None:
-        """Store an uploaded mission (item 0 is the home slot and is replaced by the real home)."""
-        self.mission = list(items)
-        self.mission_seq = 1 if len(items) > 1 else 0
-        self.mission_started = self.mission_complete = False
-        if self.mode == "AUTO" and self.armed:
-            self._start_mission_item()
-        self.events.append(SimEvent("mission_current", self.mission_seq))
-
-    def replace_mission(self, items: list[MissionItem]) -> None:
-        """A partial upload: some items replaced or one appended; the mission carries on where it was."""
-        self.mission = list(items)
-        self.mission_seq = min(self.mission_seq, max(len(items) - 1, 0))
-
-    def clear_mission(self) -> bool:
-        """Delete the mission; refused (False) while it is being flown, as AP_Mission refuses."""
-        if self.mode == "AUTO" and self.armed and self.mission_started and not self.mission_complete:
-            return False
-        self.mission = []
-        self.mission_seq = 0
-        self.mission_started = self.mission_complete = False
-        return True
-
-    def set_mission_current(self, seq: int) -> bool:
-        if not 0 <= seq < max(len(self.mission), 1):
-            return False
-        self.mission_seq = seq
-        self.mission_complete = False
-        if self.mode == "AUTO" and self.armed:
-            self._start_mission_item()
-        self.events.append(SimEvent("mission_current", seq))
-        return True
-
-    def set_gimbal(self, pitch_deg: float, yaw_deg: float | None = None) -> None:
-        """Point the gimbal: pitch (0 level, -90 down) and, when given, yaw relative to the airframe."""
-        self.gimbal_pitch_deg = max(-90.0, min(30.0, pitch_deg))
-        if yaw_deg is not None:
-            self.gimbal_yaw_deg = ((yaw_deg + 180.0) % 360.0) - 180.0
-
-    # ---- mission execution --------------------------------------------------------------------------
-
-    def _start_rtl(self) -> None:
-        rtl_alt = max(self.alt_m, self.config.rtl_alt_m)
-        self.nav = _Nav("rtl_climb", (self.x_m, self.y_m, rtl_alt))
-
-    def _start_mission_item(self) -> None:
-        """Begin the item at `mission_seq`, running DO commands immediately until a NAV command."""
-        if 0 < self.mission_seq < len(self.mission):
-            self.mission_started = True
-        while 0 < self.mission_seq < len(self.mission):
-            item = self.mission[self.mission_seq]
-            if item.command == mav.MAV_CMD_NAV_TAKEOFF:
-                self.landed = False
-                alt_m = self.relative_alt_m(item.frame, item.alt_m)
-                self.nav = _Nav("takeoff", (self.x_m, self.y_m, max(alt_m, self.alt_m)))
-                return
-            if item.command in (mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_SPLINE_WAYPOINT):
-                x, y = self.proj.to_xy(item.lat, item.lon)
-                if item.lat == 0.0 and item.lon == 0.0:
-                    x, y = self.x_m, self.y_m
-                self.nav = _Nav("goto", (x, y, self.relative_alt_m(item.frame, item.alt_m)))
-                return
-            if item.command == mav.MAV_CMD_NAV_RETURN_TO_LAUNCH:
-                self._start_rtl()
-                return
-            if item.command == mav.MAV_CMD_NAV_LAND:
-                self.nav = _Nav("land")
-                return
-            self._run_do_command(item)
-            self._advance_mission(reached=False)
-        self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
-
-    def _run_do_command(self, item: MissionItem) -> None:
-        if item.command == mav.MAV_CMD_DO_CHANGE_SPEED and item.param2 > 0:
-            self.speed_mps = item.param2
-        elif item.command == mav.MAV_CMD_DO_SET_ROI:
-            self.roi_xy_m = self.proj.to_xy(item.lat, item.lon) if (item.lat or item.lon) else None
-        elif item.command == mav.MAV_CMD_DO_MOUNT_CONTROL:
-            self.set_gimbal(item.param1, item.param3)
-        elif item.command == mav.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW:
-            self.set_gimbal(item.param1, item.param2)
-        else:
-            self._say(f"Mission: {item.command} ignored by simulator", mav.MAV_SEVERITY_NOTICE)
-
-    def _advance_mission(self, reached: bool = True) -> None:
-        if reached:
-            self.events.append(SimEvent("mission_item_reached", self.mission_seq))
-        self.mission_seq += 1
-        if self.mission_seq >= len(self.mission):
-            self.mission_seq = len(self.mission) - 1
-            self.mission_complete = True
-            self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
-            self.events.append(SimEvent("mission_current", self.mission_seq))
-            return
-        self.events.append(SimEvent("mission_current", self.mission_seq))
 
     # ---- physics ------------------------------------------------------------------------------------
 
@@ -420,14 +277,14 @@ class SimVehicle:
             return
         if nav.phase == "rtl_climb":
             hx, hy = self.home_xy_m
-            self.nav = _Nav("rtl_return", (hx, hy, nav.target[2]))
+            self.nav = Nav("rtl_return", (hx, hy, nav.target[2]))
         elif nav.phase == "rtl_return":
-            self.nav = _Nav("land")
+            self.nav = Nav("land")
         elif nav.phase in ("takeoff", "goto") and self.mode == "AUTO":
             self._advance_mission()
             self._start_mission_item()
         elif nav.phase in ("takeoff", "goto"):
-            self.nav = _Nav("hold", nav.target)
+            self.nav = Nav("hold", nav.target)
 
     def _touch_down(self) -> None:
         self.alt_m = 0.0

@@ -84,3 +84,11 @@ class SimEvent:
     value: int = 0
     text: str = ""
     severity: int = mav.MAV_SEVERITY_INFO
+
+
+@dataclass
+class Nav:
+    """Progress of the current navigation job (takeoff, waypoint, RTL or land)."""
+
+    phase: str = "idle"  # idle, takeoff, goto, rtl_climb, rtl_return, land, hold
+    target: tuple[float, float, float] | None = None  # x_m, y_m, alt_m
