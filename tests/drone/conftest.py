@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,14 +15,18 @@ from drone.sim.vehicle import SimConfig, SimVehicle
 from tenken.geo import offset_latlon
 from tenken.settings import get_settings
 
+from .ground_station import connect_gcs
+
 HOME = (35.6074, 140.1065)
 # Simulated seconds per wall second: a whole survey, landing included, takes a few wall seconds.
 SPEEDUP = 30.0
 
 
-def start_sim(params: dict[str, float] | None = None, **config: object) -> SimServer:
+def start_sim(
+    params: dict[str, float] | None = None, speedup: float = SPEEDUP, **config: object
+) -> SimServer:
     cfg = SimConfig(home_lat=HOME[0], home_lon=HOME[1], gps_lock_after_s=1.0, **config)  # type: ignore[arg-type]
-    server = SimServer(SimVehicle(cfg), port=0, speedup=SPEEDUP, stream_hz=20.0)
+    server = SimServer(SimVehicle(cfg), port=0, speedup=speedup, stream_hz=20.0)
     server.params.update(params or {})
     return server.start()
 
@@ -31,6 +36,13 @@ def sim() -> Iterator[SimServer]:
     server = start_sim()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def gcs(sim: SimServer) -> Iterator[Any]:
+    conn = connect_gcs(sim)
+    yield conn
+    conn.close()
 
 
 @pytest.fixture(autouse=True)

@@ -6,37 +6,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 from drone.link import VehicleLink
 from drone.sim.vehicle import COPTER_MODES, SimConfig, SimVehicle
 
 from .conftest import HOME, start_sim, wait_until
-
-
-@pytest.fixture
-def gcs(sim):
-    conn = mavutil.mavlink_connection(f"tcp:127.0.0.1:{sim.port}", source_system=255, dialect="ardupilotmega")
-    conn.wait_heartbeat(timeout=10)
-    yield conn
-    conn.close()
-
-
-def _recv(conn, kind: str, timeout_s: float = 5.0, **match):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        msg = conn.recv_match(type=kind, blocking=True, timeout=0.5)
-        if msg is not None and all(getattr(msg, k) == v for k, v in match.items()):
-            return msg
-    raise AssertionError(f"no {kind} {match} within {timeout_s} s")
+from .ground_station import recv
 
 
 def test_heartbeat_reports_an_arducopter_quadrotor_in_stabilize(gcs):
-    hb = _recv(gcs, "HEARTBEAT")
+    hb = recv(gcs, "HEARTBEAT")
     assert (hb.type, hb.autopilot) == (mav.MAV_TYPE_QUADROTOR, mav.MAV_AUTOPILOT_ARDUPILOTMEGA)
     assert hb.custom_mode == COPTER_MODES["STABILIZE"]
     assert not hb.base_mode & mav.MAV_MODE_FLAG_SAFETY_ARMED
@@ -44,9 +26,9 @@ def test_heartbeat_reports_an_arducopter_quadrotor_in_stabilize(gcs):
 
 def test_parameters_are_listed_read_and_set(gcs, sim):
     gcs.mav.param_request_read_send(1, 1, b"RTL_ALT", -1)
-    assert _recv(gcs, "PARAM_VALUE", param_id="RTL_ALT").param_value == pytest.approx(1500.0)
+    assert recv(gcs, "PARAM_VALUE", param_id="RTL_ALT").param_value == pytest.approx(1500.0)
     gcs.mav.param_set_send(1, 1, b"WPNAV_SPEED", 600.0, mav.MAV_PARAM_TYPE_REAL32)
-    assert _recv(gcs, "PARAM_VALUE", param_id="WPNAV_SPEED").param_value == pytest.approx(600.0)
+    assert recv(gcs, "PARAM_VALUE", param_id="WPNAV_SPEED").param_value == pytest.approx(600.0)
     assert sim.vehicle.speed_mps == pytest.approx(6.0)
 
 
@@ -61,16 +43,16 @@ def test_mission_upload_and_download_with_int_items(gcs, sim):
     ]
     gcs.mav.mission_count_send(1, 1, len(items))
     for _ in items:
-        request = _recv(gcs, "MISSION_REQUEST")
+        request = recv(gcs, "MISSION_REQUEST")
         cmd, x, y, z = items[request.seq]
         gcs.mav.mission_item_int_send(1, 1, request.seq, mav.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, cmd, 0, 1,
                                       0, 0, 0, 0, int(x * 1e7), int(y * 1e7), z)  # fmt: skip
-    assert _recv(gcs, "MISSION_ACK").type == mav.MAV_MISSION_ACCEPTED
+    assert recv(gcs, "MISSION_ACK").type == mav.MAV_MISSION_ACCEPTED
 
     gcs.mav.mission_request_list_send(1, 1)
-    assert _recv(gcs, "MISSION_COUNT").count == 4
+    assert recv(gcs, "MISSION_COUNT").count == 4
     gcs.mav.mission_request_int_send(1, 1, 2)
-    item = _recv(gcs, "MISSION_ITEM_INT", seq=2)
+    item = recv(gcs, "MISSION_ITEM_INT", seq=2)
     assert (item.command, item.x, item.y, item.z) == (
         mav.MAV_CMD_NAV_WAYPOINT,
         int(lat * 1e7),
@@ -78,17 +60,17 @@ def test_mission_upload_and_download_with_int_items(gcs, sim):
         25.0,
     )
     gcs.mav.mission_request_int_send(1, 1, 0)
-    home = _recv(gcs, "MISSION_ITEM_INT", seq=0)
+    home = recv(gcs, "MISSION_ITEM_INT", seq=0)
     assert (home.x, home.y) == (round(HOME[0] * 1e7), round(HOME[1] * 1e7))
 
 
 def test_mission_item_outside_the_globe_is_rejected(gcs):
     gcs.mav.mission_count_send(1, 1, 2)
-    _recv(gcs, "MISSION_REQUEST", seq=0)
+    recv(gcs, "MISSION_REQUEST", seq=0)
     gcs.mav.mission_item_int_send(1, 1, 0, 6, mav.MAV_CMD_NAV_WAYPOINT, 0, 1, 0, 0, 0, 0, 0, 0, 0)
-    _recv(gcs, "MISSION_REQUEST", seq=1)
+    recv(gcs, "MISSION_REQUEST", seq=1)
     gcs.mav.mission_item_int_send(1, 1, 1, 6, mav.MAV_CMD_NAV_WAYPOINT, 0, 1, 0, 0, 0, 0, int(95e7), 0, 20)
-    assert _recv(gcs, "MISSION_ACK").type == mav.MAV_MISSION_INVALID_PARAM5_X
+    assert recv(gcs, "MISSION_ACK").type == mav.MAV_MISSION_INVALID_PARAM5_X
 
 
 def test_arming_is_refused_until_the_gps_has_a_fix():
