@@ -149,6 +149,11 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("build/training"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--without-unknown-licence",
+        action="store_true",
+        help="keep the CDD scenes (licence unknown) out of the fire training set: all of them stay held out",
+    )
     args = parser.parse_args()
     out: Path = args.out
     if out.exists():
@@ -208,7 +213,8 @@ def main() -> None:
         image = cv2.imread(str(path))
         if image is None:
             continue
-        if int(hashlib.sha1(path.stem.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < 0.5:
+        in_train = int(hashlib.sha1(path.stem.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < 0.5
+        if in_train and not args.without_unknown_licence:
             write_negative(image, fire, "train", f"neg_cdd_{path.stem}")
             cdd_train += 1
         else:
