@@ -37,3 +37,7 @@ class VehicleError(TenkenError):
 
 class JobError(TenkenError):
     """A job is unknown, or cannot be submitted, cancelled or completed."""
+
+
+class DeviceError(TenkenError):
+    """The inference device asked for is not there (no CUDA device, no CUDA-capable runtime)."""

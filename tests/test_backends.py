@@ -95,11 +95,10 @@ def test_garbage_onnx_file_is_a_model_error(tmp_path):
 
 
 def test_weights_format_follows_the_device_setting():
+    from vision.device import cuda_problem
     from vision.registry import FORMAT_PREFERENCE, GPU_FORMAT_PREFERENCE, format_preference
 
     assert format_preference("cpu") == FORMAT_PREFERENCE and FORMAT_PREFERENCE[0] == "openvino"
-    assert format_preference("cuda") == GPU_FORMAT_PREFERENCE and GPU_FORMAT_PREFERENCE[0] == "onnx"
-    import onnxruntime
-
-    gpu = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    assert GPU_FORMAT_PREFERENCE[0] == "onnx"  # run by the torch backend on the GPU
+    gpu = cuda_problem() is None
     assert format_preference("auto") == (GPU_FORMAT_PREFERENCE if gpu else FORMAT_PREFERENCE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ import numpy.typing as npt
 from tenken.errors import ModelError
 from vision.detections import Detections
 
+log = logging.getLogger(__name__)
+
 Frame = npt.NDArray[np.uint8]  # H x W x 3, BGR as OpenCV decodes it
 
 
@@ -22,7 +25,7 @@ class Detector(Protocol):
 
     names: tuple[str, ...]
     imgsz: int
-    backend: str  # "onnxruntime", "openvino" or "ultralytics"
+    backend: str  # "onnxruntime", "openvino", "torch" or "ultralytics"
 
     def predict(self, frames: Sequence[Frame], conf: float | None = None) -> list[Detections]:
         """One `Detections` per frame, boxes in that frame's pixel coordinates."""
@@ -62,21 +65,50 @@ def load_detector(
     iou: float = 0.45,
     agnostic_nms: bool = False,
     batch: int = 8,
+    device: str | None = None,
 ) -> Detector:
-    """Load weights from a local path (never a download). Missing files raise `ModelError`."""
+    """Load weights from a local path (never a download). Missing files raise `ModelError`.
+
+    `device` is auto, cpu or cuda (None: the `device` setting); cuda without a usable GPU raises
+    `DeviceError`. The device, backend and provider picked are logged.
+    """
+    from vision.device import inference_plan, resolve_device
+
     path = Path(path)
     if not path.exists():
         raise ModelError(f"weights not found: {path}")
     fmt = weights_format(path)
+    if device is None:
+        from tenken.settings import get_settings
+
+        device = get_settings().device
+    choice = resolve_device(device)
+    if choice.reason:
+        log.info("device auto: running on the CPU, there is %s", choice.reason)
+    plan = inference_plan(fmt, choice.device)
     opts = DetectorOptions(tuple(names) if names else None, imgsz, conf, iou, agnostic_nms, batch)
-    if fmt == "onnx":
+    detector: Detector
+    if plan.backend == "torch":
+        from vision.backends.torch_backend import TorchDetector
+
+        detector = TorchDetector(path, opts, device=choice.device)
+    elif plan.backend == "onnxruntime":
         from vision.backends.onnx_backend import OnnxDetector
 
-        return OnnxDetector(path, opts)
-    if fmt == "openvino":
+        detector = OnnxDetector(path, opts)
+    elif plan.backend == "openvino":
         from vision.backends.openvino_backend import OpenVinoDetector
 
-        return OpenVinoDetector(path, opts)
-    from vision.backends.ultralytics_backend import UltralyticsDetector
+        detector = OpenVinoDetector(path, opts)
+    else:
+        from vision.backends.ultralytics_backend import UltralyticsDetector
 
-    return UltralyticsDetector(path, opts)
+        detector = UltralyticsDetector(path, opts, device=choice.device)
+    log.info("%s: %s (%s)", path.name, describe_inference(detector, choice.device), choice.description)
+    return detector
+
+
+def describe_inference(detector: Detector, device: str) -> str:
+    """'device D, backend B, provider P' of a loaded detector, for logs and worker health replies."""
+    provider = getattr(detector, "provider", detector.backend)
+    return f"device {device}, backend {detector.backend}, provider {provider}"

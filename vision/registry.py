@@ -22,8 +22,8 @@ from tenken.settings import get_settings
 
 # Preference on a CPU machine: OpenVINO is fastest, ONNX Runtime next; .pt needs torch.
 FORMAT_PREFERENCE = ("openvino", "onnx", "pt")
-# On a GPU: ONNX Runtime's CUDA provider (the ONNX backend asks for it first).
-GPU_FORMAT_PREFERENCE = ("onnx", "pt", "openvino")
+# On a GPU: the ONNX export, run by the torch backend in fp16 (see vision/device.py).
+GPU_FORMAT_PREFERENCE = ("onnx", "pt")
 FORMATS = ("pt", "onnx", "openvino")
 # Scene classes raise an alert at this probability when model.json names no alert_conf
 DEFAULT_ALERT_CONF = 0.6
@@ -31,15 +31,10 @@ DEFAULT_ALERT_CONF = 0.6
 
 def format_preference(device: str) -> tuple[str, ...]:
     """Weights formats to try, best first, for the `device` setting (auto, cpu or cuda)."""
-    if device == "cuda":
+    from vision.device import resolve_device
+
+    if resolve_device(device).device == "cuda":
         return GPU_FORMAT_PREFERENCE
-    if device == "auto":
-        try:
-            import onnxruntime
-        except ImportError:
-            return FORMAT_PREFERENCE
-        if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-            return GPU_FORMAT_PREFERENCE
     return FORMAT_PREFERENCE
 
 

@@ -79,7 +79,8 @@ def make_celery(settings: Settings) -> Celery:
         result_backend_transport_options={"global_keyprefix": f"{settings.queue_prefix}:"},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
-        imports=["worker.tasks", "worker.celery_watch"],  # the tasks, and the stale-job check
+        # the tasks, the stale-job check, and the device check + `tenken_device` reply
+        imports=["worker.tasks", "worker.celery_watch", "worker.health"],
     )
     return app
 

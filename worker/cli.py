@@ -34,10 +34,13 @@ def worker(
     Example: TENKEN_BROKER_URL=redis://redis:6379/0 tenken worker --queues inference
     """
     from worker.app import make_celery, queue_names
+    from worker.health import device_line, device_report
 
     settings = get_settings()
     app = make_celery(settings)
     names = queue_names(settings).resolve([q.strip() for q in queues.split(",") if q.strip()])
+    # Refuse to start on a machine without the device asked for, before taking any task.
+    typer.echo(f"tenken worker: {device_line(device_report(settings))}", err=True)
     argv = [
         "worker",
         f"--queues={','.join(names)}",
@@ -159,8 +162,38 @@ def _print_status(job_id: str, *, as_json: bool) -> None:
         typer.echo(f"report: {info['report_dir']}/index.html")
 
 
+def _print_devices(*, as_json: bool, local: bool) -> None:
+    """This machine's inference device and, with a broker, every worker's reply to `tenken_device`."""
+    from worker.health import device_line, device_report
+
+    settings = get_settings()
+    here = device_report(settings)  # DeviceError (one line, exit 2) when TENKEN_DEVICE=cuda has no GPU
+    workers: dict[str, Any] = {}
+    if settings.broker_url and not local:
+        from worker.app import make_celery
+
+        for reply in make_celery(settings).control.broadcast("tenken_device", reply=True, timeout=2.0) or []:
+            workers.update(reply)
+    if as_json:
+        typer.echo(json.dumps({"this_machine": here, "workers": workers}, indent=2))
+        return
+    typer.echo(f"this machine: {device_line(here)}")
+    for name, report in sorted(workers.items()):
+        line = device_line(report) if "device" in report else str(report.get("error", report))
+        typer.echo(f"worker {name}: {line}")
+        for spec, loaded in sorted(report.get("loaded", {}).items()):
+            typer.echo(f"  {spec}: {loaded}")
+    if settings.broker_url and not local and not workers:
+        typer.echo("no worker answered within 2 s")
+
+
 def status(
-    job_id: str = typer.Argument(..., help="Job id printed by `tenken submit`."),
+    job_id: str | None = typer.Argument(
+        None, help="Job id printed by `tenken submit`; without one, the inference devices."
+    ),
+    local: bool = typer.Option(
+        False, "--local", help="Without a job id: only this machine's device (a GPU healthcheck)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     cancel: bool = typer.Option(False, "--cancel", help="Cancel the job if it has not finished."),
     resume: bool = typer.Option(
@@ -169,7 +202,15 @@ def status(
         help="Send a failed or stalled job's remaining work again (failed chunks are tried again).",
     ),
 ) -> None:
-    """Show a job's state, progress, failed chunks and report folder."""
+    """Show a job's state, progress, failed chunks and report folder; without a job id, the devices.
+
+    Example: tenken status            # this machine's and every worker's device, backend, provider
+    """
+    if job_id is None:
+        if cancel or resume:
+            raise ConfigError("--cancel and --resume need a job id")
+        _print_devices(as_json=as_json, local=local)
+        return
     if resume:
         from worker.executor import EmbeddedExecutor, make_executor
 

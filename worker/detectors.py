@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tenken.errors import ModelError
+from vision.batching import MAX_BATCH, SharedBatchDetector
 from vision.detector import Detector, load_detector, weights_format
 from vision.registry import DEFAULT_CONF, ModelInfo, get_model
 
@@ -64,7 +65,12 @@ def _load(spec: str) -> LoadedDetector:
     if ":" in spec:
         detector: Detector = _import_class(spec)()
     else:
-        detector = load_detector(weights, names=info.classes, imgsz=info.imgsz, conf=info.conf)
+        detector = load_detector(
+            weights, names=info.classes, imgsz=info.imgsz, conf=info.conf, batch=MAX_BATCH
+        )
+        if detector.backend == "torch":
+            # One GPU per process: the chunks and live frames its threads serve share its batches.
+            detector = SharedBatchDetector(detector, max_batch=MAX_BATCH)
     return LoadedDetector(detector, info, weights)
 
 

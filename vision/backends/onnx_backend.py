@@ -24,10 +24,10 @@ class OnnxDetector(YoloRuntimeDetector):
         threads = get_settings().inference_threads
         if threads:  # several worker processes on one machine: keep them from oversubscribing cores
             session_options.intra_op_num_threads = threads
-        available = ort.get_available_providers()
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        # The CPU path only: the GPU path is the torch backend, so nothing falls back silently.
+        self.provider = "CPUExecutionProvider"
         try:
-            self.session = ort.InferenceSession(str(path), session_options, providers=providers)
+            self.session = ort.InferenceSession(str(path), session_options, providers=[self.provider])
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
             raise ModelError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
         meta = self.session.get_modelmeta().custom_metadata_map

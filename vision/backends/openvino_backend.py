@@ -26,6 +26,7 @@ def _xml_path(path: Path) -> Path:
 
 class OpenVinoDetector(YoloRuntimeDetector):
     backend = "openvino"
+    provider = "OpenVINO CPU"
 
     def __init__(self, path: Path, options: DetectorOptions = DetectorOptions()) -> None:
         import openvino as ov

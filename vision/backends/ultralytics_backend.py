@@ -16,7 +16,7 @@ from vision.train.offline import configure_offline_ultralytics
 class UltralyticsDetector:
     backend = "ultralytics"
 
-    def __init__(self, path: Path, options: DetectorOptions = DetectorOptions()) -> None:
+    def __init__(self, path: Path, options: DetectorOptions = DetectorOptions(), device: str = "cpu") -> None:
         configure_offline_ultralytics()
         try:
             from ultralytics import YOLO
@@ -34,6 +34,8 @@ class UltralyticsDetector:
         self.imgsz = options.imgsz or int(self.model.overrides.get("imgsz", 640) or 640)
         self.conf, self.iou = options.conf, options.iou
         self.agnostic_nms, self.batch = options.agnostic_nms, options.batch
+        self.device = "cuda:0" if device == "cuda" else "cpu"
+        self.provider = f"torch {self.device}"
 
     def predict(self, frames: Sequence[Frame], conf: float | None = None) -> list[Detections]:
         out: list[Detections] = []
@@ -44,6 +46,8 @@ class UltralyticsDetector:
                 conf=self.conf if conf is None else conf,
                 iou=self.iou,
                 agnostic_nms=self.agnostic_nms,
+                device=self.device,
+                half=self.device != "cpu",
                 verbose=False,
             )
             for r in results:
