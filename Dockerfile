@@ -1,6 +1,8 @@
 # Tenken: one image for the API and the workers (the command chooses the role).
 #   docker build -t tenken .                                  # CPU: ONNX Runtime / OpenVINO inference
-#   docker build -t tenken-gpu --build-arg EXTRAS=server,train .   # + torch (CUDA build) for the .pt backend
+#   docker build -t tenken-gpu --build-arg EXTRAS=server,gpu .     # + torch (CUDA build): TENKEN_DEVICE=cuda
+# The GPU image needs only the host's NVIDIA driver (nvidia-container-toolkit): torch's wheels bring
+# the CUDA runtime and cuDNN. Check a GPU container with `tenken status --local` (non-zero without a GPU).
 # Nothing is downloaded at run time: models ship in models/ (ONNX), inside the image.
 FROM python:3.11-slim-bookworm
 

@@ -68,6 +68,13 @@ def test_the_gpu_worker_reserves_an_nvidia_device_and_serves_inference(config):
     assert "inference" in gpu["command"] and "ingest" not in " ".join(gpu["command"])
 
 
+def test_the_gpu_worker_installs_the_gpu_runtime_and_its_healthcheck_needs_the_gpu(config):
+    gpu = config["services"]["worker-gpu"]
+    assert "gpu" in gpu["build"]["args"]["EXTRAS"].split(",")
+    assert gpu["environment"]["TENKEN_DEVICE"] == "cuda"
+    assert "tenken status --local" in " ".join(gpu["healthcheck"]["test"])
+
+
 def test_api_and_workers_share_broker_store_and_media(config):
     services = config["services"]
     for name in ("api", "worker-cpu", "worker-gpu"):
