@@ -1,12 +1,14 @@
 """Pipeline cost over bare inference: `tenken analyze` end to end vs the model alone, same frames, one run.
 
-    python bench/bench_analyze.py [--weights PATH ...] [--repeat 3]
+    python bench/bench_analyze.py [--weights PATH ...] [--repeat 3] [--minutes 10]
 
 For each weights file (default: the shipped road model in every format present) it runs the whole
-embedded survey on the bundled sample drive, then the bare `predict` on the very frames the survey
+embedded survey on the bundled sample drive (or, with `--minutes`, on a long drive made with the
+sample's method by `bench/long_drive.py`), then the bare `predict` on the very frames the survey
 sampled (decoded beforehand, same batch size), interleaving the two `--repeat` times, and prints
-frames per second of both and the overhead ratio. The machine is shared and noisy: compare the
-ratio, not absolute numbers, and look at the spread across repeats.
+frames per second of both and the overhead ratio, in wall time and in CPU time (this process's
+CPU seconds: steadier than wall time on a shared machine, but blind to idle cores). Compare ratios,
+not absolute numbers, and look at the spread across repeats.
 """
 
 from __future__ import annotations
@@ -37,38 +39,48 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--every-m", type=float, default=None, help="sampling distance (default: camera's)")
+    parser.add_argument("--minutes", type=float, default=0, help="long drive minutes (0: sample)")
     args = parser.parse_args()
+    video, track = VIDEO, TRACK
+    if args.minutes:
+        from bench.long_drive import long_drive
+
+        video, track = long_drive(args.minutes)
 
     model = get_model("road") if not args.weights else None
     weights = args.weights or [model.folder / rel for rel in model.weights.values()]  # type: ignore[union-attr]
     camera = CAMERA_PROFILES["motorbike"]  # the sample drive's camera
     options = SurveyOptions(camera=camera, batch=args.batch, every_m=args.every_m)
 
-    inputs = prepare_survey(VIDEO, TRACK, options)
+    inputs = prepare_survey(video, track, options)
     plan = inputs.plan
     frames = [f.image for f in decode_plan(plan, inputs.track)]
-    print(f"sample drive: {plan.info.frame_count} frames, {len(frames)} sampled every {options.every_m} m")
-    print(f"{'weights':<34}{'backend':<13}{'pipeline fps':>13}{'bare fps':>10}{'overhead':>10}")
+    print(f"{video.name}: {plan.info.frame_count} frames, {len(frames)} sampled every {options.every_m} m")
+    print(f"{'weights':<34}{'backend':<13}{'pipeline fps':>13}{'bare fps':>10}{'overhead':>10}{'cpu ovh':>9}")
     for path in weights:
         conf = model.threshold(None) if model else DEFAULT_CONF
         detector = load_detector(path, conf=conf, batch=args.batch)
         detector.predict(frames[: args.batch])  # warm-up: first call compiles / allocates
-        pipe_s, bare_s = [], []
+        pipe_s, bare_s, pipe_cpu, bare_cpu = [], [], [], []
         for _ in range(args.repeat):
-            t = time.perf_counter()
-            result = run_survey(VIDEO, TRACK, detector, options, conf=conf)
+            t, c = time.perf_counter(), time.process_time()
+            result = run_survey(video, track, detector, options, conf=conf)
             pipe_s.append(time.perf_counter() - t)
-            t = time.perf_counter()
+            pipe_cpu.append(time.process_time() - c)
+            t, c = time.perf_counter(), time.process_time()
             for i in range(0, len(frames), args.batch):
                 detector.predict(frames[i : i + args.batch], conf=conf)
             bare_s.append(time.perf_counter() - t)
+            bare_cpu.append(time.process_time() - c)
         n = result.frames_sampled
         pipe, bare = statistics.median(pipe_s), statistics.median(bare_s)
         ratios = [p / b for p, b in zip(pipe_s, bare_s, strict=True)]
+        cpu_ratio = statistics.median(p / b for p, b in zip(pipe_cpu, bare_cpu, strict=True))
         print(
             f"{path.name:<34}{detector.backend:<13}{n / pipe:>13.1f}{n / bare:>10.1f}"
-            f"{(statistics.median(ratios) - 1) * 100:>9.1f}%"
-            f"   (ratios {', '.join(f'{r:.2f}' for r in ratios)}; stages {result.timings_s})"
+            f"{(statistics.median(ratios) - 1) * 100:>9.1f}%{(cpu_ratio - 1) * 100:>8.1f}%"
+            f"   (ratios {', '.join(f'{r:.2f}' for r in ratios)}; {len(result.defects)} defects;"
+            f" stages {result.timings_s})"
         )
 
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from pyproj import Geod, Transformer
 
 WGS84 = Geod(ellps="WGS84")
+# WGS84 longitude/latitude as a PROJ string: the same CRS as EPSG:4326 with axis order lon, lat,
+# but building a transformer from it skips PROJ's database lookups (~6 ms instead of ~50-300 ms).
+LONLAT = "+proj=longlat +datum=WGS84 +no_defs"
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -38,8 +41,8 @@ class LocalProjection:
     def __init__(self, lat0: float, lon0: float) -> None:
         self.lat0, self.lon0 = lat0, lon0
         proj = f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m"
-        self._fwd = Transformer.from_crs("EPSG:4326", proj, always_xy=True)
-        self._inv = Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
+        self._fwd = Transformer.from_crs(LONLAT, proj, always_xy=True)
+        self._inv = Transformer.from_crs(proj, LONLAT, always_xy=True)
 
     def to_xy(self, lat: float, lon: float) -> tuple[float, float]:
         x, y = self._fwd.transform(lon, lat)

@@ -6,14 +6,15 @@ The same functions serve `tenken analyze` (one process) and the distributed work
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import cv2
 
@@ -21,11 +22,12 @@ from tenken.errors import VideoError
 from tenken.findings import Defect, Observation, Pose, SegmentGrade
 from tenken.tracks import Track, align_video, load_track
 from vision.coverage import VideoCoverage, video_coverage
+from vision.detections import Detections
 from vision.detector import Detector
+from vision.evidence import anonymised_evidence, context_crop_jpeg
 from vision.georef import GeorefOptions, georeference_detections
 from vision.grading import grade_segments, seen_intervals_from_frames, severity_of
 from vision.merge import MergeOptions, merge_observations
-from vision.privacy import evidence_crop
 from vision.registry import DEFAULT_CONF
 from vision.sampling import (
     DecodeOutcome,
@@ -36,6 +38,7 @@ from vision.sampling import (
     plan_by_distance,
 )
 from vision.survey_options import SurveyOptions
+from vision.survey_overlap import EvidenceAhead, prefetch
 from vision.tracking import link_observations
 from vision.video import VideoInfo, grabbed_time_s, open_video, probe_video
 
@@ -79,43 +82,22 @@ def detect_frames(
     """Detect and georeference a batch of sampled frames (the per-chunk step of a job)."""
     if not frames:
         return []
+    return frame_results(frames, detector.predict([f.image for f in frames], conf=conf), options)
+
+
+def frame_results(
+    frames: Sequence[SampledFrame], detections: Sequence[Detections], options: SurveyOptions
+) -> list[FrameResult]:
+    """Georeference each frame's detections and cut their context crops."""
     georef = GeorefOptions(gps_error_m=options.gps_error_m, max_range_m=options.max_range_m)
-    detections = detector.predict([f.image for f in frames], conf=conf)
     results: list[FrameResult] = []
     for frame, dets in zip(frames, detections, strict=True):
         h, w = frame.image.shape[:2]
         camera = options.camera.model(w, h)
         observations = georeference_detections(dets, frame.pose, camera, frame.frame_index, georef)
-        crops = []
-        for obs in observations:
-            ox, oy = _crop_origin(obs.box_xyxy)
-            x2, y2 = int(obs.box_xyxy[2]) + CROP_PAD_PX, int(obs.box_xyxy[3]) + CROP_PAD_PX
-            crops.append(_encode_jpeg(frame.image[oy:y2, ox:x2]))
+        crops = [context_crop_jpeg(frame.image, obs.box_xyxy) for obs in observations]
         results.append(FrameResult(frame.frame_index, frame.pose, observations, crops))
     return results
-
-
-CROP_PAD_PX = 64  # context kept around each box until the evidence crop is chosen
-
-
-def _crop_origin(box: tuple[float, float, float, float]) -> tuple[int, int]:
-    return max(0, int(box[0]) - CROP_PAD_PX), max(0, int(box[1]) - CROP_PAD_PX)
-
-
-def _encode_jpeg(image: Any, quality: int = 92) -> bytes:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("JPEG encoding failed")
-    return bytes(buf)
-
-
-def _anonymised_crop(crop_jpeg: bytes, box_in_crop: tuple[float, float, float, float]) -> bytes:
-    import numpy as np
-
-    image = cv2.imdecode(np.frombuffer(crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError("stored evidence crop is not a decodable JPEG")
-    return _encode_jpeg(evidence_crop(image, box_in_crop), quality=85)
 
 
 def route_points(
@@ -149,8 +131,14 @@ def aggregate_frames(
     route: Sequence[tuple[float, float]],
     options: SurveyOptions,
     frame_size: tuple[int, int],
+    ready_crops: Mapping[tuple[int, int], Future[bytes]] | None = None,
 ) -> SurveyAggregate:
-    """Track, merge, grade: the once-per-job step, keeping each defect's observations."""
+    """Track, merge, grade: the once-per-job step, keeping each defect's observations.
+
+    `ready_crops`: anonymised evidence already started for some observations, by (frame index,
+    index in its frame); a defect uses one only when it chose that very observation.
+    """
+    ready_crops = ready_crops or {}
     ordered = sorted(frame_results, key=lambda r: r.frame_index)
     observations: list[Observation] = []
     crops: dict[tuple[int, int], bytes] = {}
@@ -169,18 +157,17 @@ def aggregate_frames(
     index_of = {id(o): i for i, o in enumerate(linked)}
     members: dict[int, list[tuple[int, int]]] = {}
     seen_at_s: dict[int, float] = {}
-    to_blur: list[tuple[bytes, tuple[float, float, float, float]]] = []
+    chosen: list[tuple[tuple[int, int], bytes, tuple[float, float, float, float]]] = []
     for defect, cluster in zip(defects, clusters, strict=True):
         best = max(cluster, key=lambda o: o.confidence)
         key = (best.frame_index, index_of[id(best)])
-        x1, y1, x2, y2 = best.box_xyxy
-        ox, oy = _crop_origin(best.box_xyxy)
-        to_blur.append((crops[key], (x1 - ox, y1 - oy, x2 - ox, y2 - oy)))
+        chosen.append((position[index_of[id(best)]], crops[key], best.box_xyxy))
         members[defect.defect_id] = sorted(position[index_of[id(o)]] for o in cluster)
         seen_at_s[defect.defect_id] = min(o.timestamp_s for o in cluster)
     # Face and plate search is the costliest step after detection; OpenCV releases the GIL in it.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        blurred = list(pool.map(lambda item: _anonymised_crop(*item), to_blur))
+        futures = [ready_crops.get(at) or pool.submit(anonymised_evidence, c, box) for at, c, box in chosen]
+        blurred = [f.result() for f in futures]
     defect_crops = {d.defect_id: crop for d, crop in zip(defects, blurred, strict=True)}
 
     w, h = frame_size
@@ -347,47 +334,64 @@ def run_survey(
     track, info, start_s, plan = inputs.track, inputs.info, inputs.start_s, inputs.plan
     timings["prepare"] = time.perf_counter() - t0
 
+    # Decoding runs ahead in a thread; georeferencing, crops and the evidence of closed tracks run
+    # behind the detector in another, so the detector (the one big cost) is rarely left waiting.
     results: list[FrameResult] = []
-    batch: list[SampledFrame] = []
-    t_detect = 0.0
-    t_decode_start = time.perf_counter()
+    evidence = EvidenceAhead(gate_m=options.gate_m)
+    t_detect = t_wait = 0.0
+    t_start = time.perf_counter()
     done = 0
     outcome = DecodeOutcome()
-    for frame in decode_plan(plan, track, outcome):
-        batch.append(frame)
-        if len(batch) >= options.batch:
-            t = time.perf_counter()
-            results.extend(detect_frames(batch, detector, options, conf))
-            t_detect += time.perf_counter() - t
-            done += len(batch)
-            batch = []
-            if progress:
-                progress(done, len(plan))
-    if batch:
-        t = time.perf_counter()
-        results.extend(detect_frames(batch, detector, options, conf))
-        t_detect += time.perf_counter() - t
-        done += len(batch)
-        if progress:
-            progress(done, len(plan))
-    timings["detect"] = t_detect
-    timings["decode"] = time.perf_counter() - t_decode_start - t_detect
 
-    t = time.perf_counter()
-    route = route_points(track, start_s, start_s + info.duration_s)
-    defects, segments, crops, n_obs = aggregate_survey(results, route, options, (info.width, info.height))
+    def after_detection(batch: list[SampledFrame], detections: list[Detections]) -> None:
+        for result, frame in zip(frame_results(batch, detections, options), batch, strict=True):
+            results.append(result)
+            evidence.add_frame(result.frame_index, frame.timestamp_s, result.observations, result.crops_jpeg)
+
+    try:
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="survey-post") as post,
+            contextlib.closing(prefetch(decode_plan(plan, track, outcome), 2 * options.batch)) as frames,
+        ):
+            behind: Future[None] | None = None
+            while True:
+                t = time.perf_counter()
+                batch = list(itertools.islice(frames, options.batch))
+                t_wait += time.perf_counter() - t
+                if not batch:
+                    break
+                t = time.perf_counter()
+                detections = detector.predict([f.image for f in batch], conf=conf)
+                t_detect += time.perf_counter() - t
+                if behind is not None:
+                    behind.result()  # one batch behind at most; raises what it raised
+                behind = post.submit(after_detection, batch, detections)
+                done += len(batch)
+                if progress:
+                    progress(done, len(plan))
+            if behind is not None:
+                behind.result()
+        timings["detect"] = t_detect
+        timings["decode"] = t_wait  # time the detector waited for decoded frames
+        timings["post"] = time.perf_counter() - t_start - t_detect - t_wait
+
+        t = time.perf_counter()
+        route = route_points(track, start_s, start_s + info.duration_s)
+        agg = aggregate_frames(results, route, options, (info.width, info.height), evidence.crops)
+    finally:
+        evidence.close()
     timings["aggregate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     return SurveyResult(
         video=str(video_path),
         track=str(track_path),
-        defects=defects,
-        segments=segments,
+        defects=agg.defects,
+        segments=agg.segments,
         route=route,
         frames_sampled=len(results),
         frames_total=info.frame_count,
-        observations=n_obs,
-        crops_jpeg=crops,
+        observations=agg.n_observations,
+        crops_jpeg=agg.crops_jpeg,
         timings_s={k: round(v, 3) for k, v in timings.items()},
         video_start_s=start_s,
         coverage=video_coverage(

@@ -43,6 +43,73 @@ class _Track:
         self.last_seen_s = seen_s
 
 
+class Tracker:
+    """The tracker fed frame by frame, so a survey can act on tracks as soon as they close.
+
+    `add_frame` takes one frame's observations (frames in order); `closed_tracks` names the tracks
+    that can take no more observations, each with its most confident observation.
+    """
+
+    def __init__(self, *, gate_m: float = 4.0, max_gap_s: float = 4.0) -> None:
+        self.gate_m, self.max_gap_s = gate_m, max_gap_s
+        self._proj: LocalProjection | None = None
+        self._tracks: list[_Track] = []
+        self._best: list[tuple[float, int]] = []  # per track: (confidence, key of that observation)
+        self._reported: set[int] = set()
+        self.track_of: list[int] = []  # per observation added, in order: its track id
+
+    def add_frame(self, frame: int, observations: Sequence[Observation], keys: Sequence[int] = ()) -> None:
+        """Link one frame's observations; `keys` (default: running indices) name them in `closed_tracks`."""
+        if not observations:
+            return
+        if self._proj is None:
+            self._proj = LocalProjection(observations[0].lat, observations[0].lon)
+        first = len(self.track_of)
+        keys = list(keys) or list(range(first, first + len(observations)))
+        now_s = observations[0].timestamp_s
+        active = [t for t in self._tracks if now_s - t.last_seen_s <= self.max_gap_s]
+        xy = [self._proj.to_xy(o.lat, o.lon) for o in observations]
+        cost = np.full((len(observations), max(len(active), 1)), _NO_MATCH)
+        for r, obs in enumerate(observations):
+            for c, track in enumerate(active):
+                if track.class_name != obs.class_name:
+                    continue
+                tx, ty = track.xy
+                d = float(np.hypot(xy[r][0] - tx, xy[r][1] - ty))
+                if d <= self.gate_m:
+                    cost[r, c] = d
+        assigned: dict[int, int] = {}
+        if active:
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols, strict=True):
+                if cost[r, c] < _NO_MATCH:
+                    obs = observations[r]
+                    active[c].add(*xy[r], obs.confidence, frame, obs.timestamp_s)
+                    assigned[r] = active[c].track_id
+        for r, obs in enumerate(observations):
+            if r not in assigned:
+                track = _Track(
+                    len(self._tracks), obs.class_name, obs.confidence, 0.0, 0.0, frame, obs.timestamp_s
+                )
+                track.sum_x, track.sum_y = xy[r][0] * obs.confidence, xy[r][1] * obs.confidence
+                self._tracks.append(track)
+                self._best.append((-1.0, -1))
+                assigned[r] = track.track_id
+            tid = assigned[r]
+            self.track_of.append(tid)
+            if obs.confidence > self._best[tid][0]:  # the first of equals, as `max` picks
+                self._best[tid] = (obs.confidence, keys[r])
+
+    def closed_tracks(self, now_s: float) -> list[tuple[int, int]]:
+        """(track id, key of its most confident observation) of tracks closed by `now_s`, each once."""
+        out = []
+        for track in self._tracks:
+            if track.track_id not in self._reported and now_s - track.last_seen_s > self.max_gap_s:
+                self._reported.add(track.track_id)
+                out.append((track.track_id, self._best[track.track_id][1]))
+        return out
+
+
 def link_observations(
     observations: Sequence[Observation],
     *,
@@ -54,45 +121,14 @@ def link_observations(
     A track not seen for `max_gap_s` seconds is closed: passing the same place again later starts
     new tracks, which the map-space merge then joins.
     """
-    if not observations:
-        return []
-    proj = LocalProjection(observations[0].lat, observations[0].lon)
-    frames = sorted({o.frame_index for o in observations})
+    tracker = Tracker(gate_m=gate_m, max_gap_s=max_gap_s)
     by_frame: dict[int, list[int]] = {}
     for idx, obs in enumerate(observations):
         by_frame.setdefault(obs.frame_index, []).append(idx)
-
-    tracks: list[_Track] = []
-    assigned: dict[int, int] = {}
-    for frame in frames:
+    track_of: dict[int, int] = {}
+    for frame in sorted(by_frame):
         members = by_frame[frame]
-        now_s = observations[members[0]].timestamp_s
-        active = [t for t in tracks if now_s - t.last_seen_s <= max_gap_s]
-        xy = [proj.to_xy(observations[i].lat, observations[i].lon) for i in members]
-        cost = np.full((len(members), max(len(active), 1)), _NO_MATCH)
-        for r, i in enumerate(members):
-            for c, track in enumerate(active):
-                if track.class_name != observations[i].class_name:
-                    continue
-                tx, ty = track.xy
-                d = float(np.hypot(xy[r][0] - tx, xy[r][1] - ty))
-                if d <= gate_m:
-                    cost[r, c] = d
-        matched: set[int] = set()
-        if active:
-            rows, cols = linear_sum_assignment(cost)
-            for r, c in zip(rows, cols, strict=True):
-                if cost[r, c] < _NO_MATCH:
-                    obs = observations[members[r]]
-                    active[c].add(*xy[r], obs.confidence, frame, obs.timestamp_s)
-                    assigned[members[r]] = active[c].track_id
-                    matched.add(r)
-        for r, i in enumerate(members):
-            if r in matched:
-                continue
-            obs = observations[i]
-            track = _Track(len(tracks), obs.class_name, obs.confidence, 0.0, 0.0, frame, obs.timestamp_s)
-            track.sum_x, track.sum_y = xy[r][0] * obs.confidence, xy[r][1] * obs.confidence
-            tracks.append(track)
-            assigned[i] = track.track_id
-    return [dataclasses.replace(o, track_id=assigned[i]) for i, o in enumerate(observations)]
+        start = len(tracker.track_of)
+        tracker.add_frame(frame, [observations[i] for i in members])
+        track_of.update(zip(members, tracker.track_of[start:], strict=True))
+    return [dataclasses.replace(o, track_id=track_of[i]) for i, o in enumerate(observations)]

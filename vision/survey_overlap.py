@@ -1,0 +1,92 @@
+"""Running the embedded survey's stages side by side with the detector.
+
+The detector is the survey's one big cost; the rest should hide behind it. `prefetch` decodes
+frames in a thread ahead of the detector (OpenCV releases the GIL while decoding), and
+`EvidenceAhead` follows the tracker frame by frame and starts anonymising the evidence crop of
+each track as soon as the track closes, while later frames are still being detected, so the
+aggregation at the end finds most crops ready. Speculation never changes a result: the
+aggregation takes a crop from here only for the very observation it chose itself.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Generator, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from vision.evidence import anonymised_evidence
+from vision.tracking import Tracker
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def prefetch(items: Iterable[T], depth: int) -> Generator[T, None, None]:
+    """`items`, produced by a background thread up to `depth` ahead; its exceptions re-raised here."""
+    ready: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ready.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ready.put(exc)
+
+    thread = threading.Thread(target=produce, name="survey-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
+Key = tuple[int, int]  # (frame index, index of the observation in its frame)
+
+
+class EvidenceAhead:
+    """Anonymised evidence crops of closed tracks' best observations, computed while detection goes on."""
+
+    def __init__(self, *, gate_m: float, workers: int | None = None) -> None:
+        self._tracker = Tracker(gate_m=gate_m)
+        self._keys: list[Key] = []
+        self._pending: dict[int, tuple[bytes, tuple[float, float, float, float]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+        self.crops: dict[Key, Future[bytes]] = {}
+
+    def add_frame(
+        self,
+        frame_index: int,
+        timestamp_s: float,
+        observations: list,  # list[Observation]
+        crops_jpeg: list[bytes],
+    ) -> None:
+        first = len(self._keys)
+        for k, (obs, crop) in enumerate(zip(observations, crops_jpeg, strict=True)):
+            self._keys.append((frame_index, k))
+            self._pending[first + k] = (crop, obs.box_xyxy)
+        self._tracker.add_frame(frame_index, observations, range(first, first + len(observations)))
+        for _, best in self._tracker.closed_tracks(timestamp_s):
+            crop, box = self._pending[best]
+            self.crops[self._keys[best]] = self._pool.submit(anonymised_evidence, crop, box)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
