@@ -211,7 +211,9 @@ def main() -> None:
     reference = bare.get("fp16") or bare.get("fp32") or float("nan")
     batches = [int(b) for b in args.batches.split(",")]
     detector = TorchDetector(args.onnx, DetectorOptions(conf=0.2, batch=max(batches)), device=args.device)
-    print(f"\ndetector: {detector.provider}")
+    t = time.perf_counter()
+    detector.warm_up()
+    print(f"\ndetector: {detector.provider}; warm-up of every batch size {time.perf_counter() - t:.1f} s")
 
     def detector_path(frames_pool: list[np.ndarray], label: str) -> Callable[[], None]:
         def body() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from tenken.findings import Defect, Observation
 from tenken.geo import LocalProjection
@@ -43,12 +44,13 @@ def cluster_tracks(observations: Sequence[Observation], merge_radius_m: float) -
         w = np.array([o.confidence for o in tracks[tid]])
         centres.append((xy * w[:, None]).sum(axis=0) / w.sum())
     parent = list(range(len(ids)))
-    for a in range(len(ids)):
-        for b in range(a + 1, len(ids)):
-            if tracks[ids[a]][0].class_name != tracks[ids[b]][0].class_name:
-                continue
-            if float(np.hypot(*(centres[a] - centres[b]))) <= merge_radius_m:
-                parent[_find(parent, b)] = _find(parent, a)
+    by_class: dict[str, list[int]] = {}
+    for k, tid in enumerate(ids):
+        by_class.setdefault(tracks[tid][0].class_name, []).append(k)
+    for members in by_class.values():  # a k-d tree per class: a long drive has thousands of tracks
+        tree = cKDTree(np.array([centres[k] for k in members]).reshape(-1, 2))
+        for a, b in sorted(tree.query_pairs(merge_radius_m)):
+            parent[_find(parent, members[b])] = _find(parent, members[a])
     groups: dict[int, list[Observation]] = {}
     for k, tid in enumerate(ids):
         groups.setdefault(_find(parent, k), []).extend(tracks[tid])

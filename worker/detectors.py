@@ -69,6 +69,7 @@ def _load(spec: str) -> LoadedDetector:
             weights, names=info.classes, imgsz=info.imgsz, conf=info.conf, batch=MAX_BATCH
         )
         if detector.backend == "torch":
+            getattr(detector, "warm_up", lambda: None)()  # tune cuDNN before the first caller waits
             # One GPU per process: the chunks and live frames its threads serve share its batches.
             detector = SharedBatchDetector(detector, max_batch=MAX_BATCH)
     return LoadedDetector(detector, info, weights)

@@ -24,6 +24,14 @@ from vision.detections import Detections
 from vision.detector import DetectorOptions, Frame
 
 MAX_DETECTIONS = 300  # per frame, as the numpy decoder
+# Batches are padded up to one of these sizes: cuDNN tunes its kernels once per input shape, and a
+# live batch can have any size; these waste at most a third of a batch.
+BATCH_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def padded_batch(n: int) -> int:
+    """The bucket size a batch of `n` frames runs at (n itself past the largest bucket)."""
+    return next((b for b in BATCH_BUCKETS if b >= n), n)
 
 
 def letterbox_geometry(height: int, width: int, size: int) -> tuple[float, int, int, int, int]:
@@ -70,8 +78,26 @@ class TorchDetector:
     @torch.inference_mode()
     def _predict_batch(self, frames: Sequence[Frame], threshold: float) -> list[Detections]:
         blob, scale, pad = self.preprocess(frames)
-        raw = self.model(blob)
+        padded = padded_batch(len(frames))
+        if padded > len(frames):
+            blob = torch.cat((blob, blob.new_zeros((padded - len(frames), *blob.shape[1:]))))
+            blob = blob.contiguous(memory_format=torch.channels_last) if self.device.type == "cuda" else blob
+        raw = self.model(blob)[: len(frames)]
         return self.postprocess(raw, scale, pad, frames, threshold)
+
+    @torch.inference_mode()
+    def warm_up(self) -> None:
+        """Run every batch bucket up to `batch` once, so no caller waits for cuDNN's tuning."""
+        size = self.imgsz
+        for b in BATCH_BUCKETS:
+            if b > padded_batch(self.batch):
+                break
+            x = torch.zeros((b, 3, size, size), dtype=self.dtype, device=self.device)
+            if self.device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            self.model(x)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
     def upload(self, frames: Sequence[Frame]) -> list[torch.Tensor]:
         """Frames as uint8 HWC tensors on the device, one stacked upload per frame size."""
@@ -82,9 +108,8 @@ class TorchDetector:
         pin = self.device.type == "cuda"
         for shape, indices in by_shape.items():
             host = torch.empty((len(indices), *shape), dtype=torch.uint8, pin_memory=pin)
-            staged = host.numpy()
-            for k, i in enumerate(indices):
-                staged[k] = frames[i]
+            for k, i in enumerate(indices):  # torch copies large tensors on several threads
+                host[k].copy_(torch.from_numpy(np.ascontiguousarray(frames[i])))
             device_batch = host.to(self.device, non_blocking=pin)
             for k, i in enumerate(indices):
                 out[i] = device_batch[k]
