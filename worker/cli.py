@@ -172,7 +172,7 @@ def _print_devices(*, as_json: bool, local: bool) -> None:
     if settings.broker_url and not local:
         from worker.app import make_celery
 
-        for reply in make_celery(settings).control.broadcast("tenken_device", reply=True, timeout=2.0) or []:
+        for reply in make_celery(settings).control.broadcast("tenken_device", reply=True, timeout=5.0) or []:
             workers.update(reply)
     if as_json:
         typer.echo(json.dumps({"this_machine": here, "workers": workers}, indent=2))
@@ -184,7 +184,7 @@ def _print_devices(*, as_json: bool, local: bool) -> None:
         for spec, loaded in sorted(report.get("loaded", {}).items()):
             typer.echo(f"  {spec}: {loaded}")
     if settings.broker_url and not local and not workers:
-        typer.echo("no worker answered within 2 s")
+        typer.echo("no worker answered within 5 s")
 
 
 def status(

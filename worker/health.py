@@ -1,37 +1,51 @@
 """What a worker says about its inference device: checked before it starts, answered to `inspect`.
 
-`celery -A worker.app inspect tenken_device` (or `tenken status`) asks every worker; each replies
-with the device, backend and provider it runs its road detector on, and those of the detectors
-it has loaded so far.
+`tenken status` (or `celery -A worker.app inspect tenken_device` from a process that imported this
+module) asks every worker; each replies with the device, backend and provider it runs its road
+detector on, and those of the detectors it has loaded so far. The device is checked once, when
+the worker starts (it then refuses to start without it), so a reply is immediate.
 """
 
 from __future__ import annotations
 
+import logging
+from functools import lru_cache
 from typing import Any
 
+from celery.signals import worker_init
 from celery.worker.control import inspect_command
 
+from tenken.errors import TenkenError
 from tenken.settings import Settings, get_settings
 from vision.detector import describe_inference, weights_format
 from vision.device import inference_plan, resolve_device
 
+log = logging.getLogger(__name__)
 
-def device_report(settings: Settings) -> dict[str, Any]:
-    """Device, backend and provider of this machine; raises `DeviceError` when the device is missing."""
-    choice = resolve_device(settings.device)
-    report: dict[str, Any] = {"device": choice.device, "description": choice.description}
+
+@lru_cache(maxsize=4)
+def _machine_report(device: str, spec: str) -> tuple[tuple[str, str], ...]:
+    # Importing torch to ask NVML takes seconds: once per process.
+    choice = resolve_device(device)
+    report = {"device": choice.device, "description": choice.description}
     if choice.reason:
         report["cpu_because"] = choice.reason
-    spec = settings.road_detector
     if ":" not in spec:
         from vision.registry import get_model
 
         plan = inference_plan(weights_format(get_model(spec).weights_path()), choice.device)
         report.update(backend=plan.backend, provider=plan.provider)
+    return tuple(report.items())
+
+
+def device_report(settings: Settings) -> dict[str, Any]:
+    """Device, backend and provider of this machine; raises `DeviceError` when the device is missing."""
+    report: dict[str, Any] = dict(_machine_report(settings.device, settings.road_detector))
+    choice_device = report["device"]
     from worker.detectors import get_detector, loaded_specs
 
     report["loaded"] = {
-        s: describe_inference(get_detector(s).detector, choice.device) for s in loaded_specs()
+        s: describe_inference(get_detector(s).detector, choice_device) for s in loaded_specs()
     }
     return report
 
@@ -44,6 +58,15 @@ def device_line(report: dict[str, Any]) -> str:
     if report.get("cpu_because"):
         line += f"; CPU because there is {report['cpu_because']}"
     return line
+
+
+@worker_init.connect
+def _check_device_at_start(**_: Any) -> None:
+    """`celery ... worker` started directly checks the device as `tenken worker` does, and stops."""
+    try:
+        log.info("tenken worker: %s", device_line(device_report(get_settings())))
+    except TenkenError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 @inspect_command(name="tenken_device")

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.workers.conftest import DETECTOR, REPO, Cluster
 
 TENKEN = [sys.executable, "-m", "tenken.cli"]
@@ -62,3 +64,27 @@ def test_tenken_worker_serves_the_queues_of_its_settings(cluster: Cluster, drive
     assert submitted.returncode == 0, submitted.stderr + cluster.log("cli-worker")
     assert "completed" in submitted.stdout
     assert "tenken.run_chunk" in cluster.log("cli-worker")
+
+
+def test_status_shows_the_device_backend_and_provider_of_each_worker(cluster: Cluster):
+    cluster.start_worker("dev")
+    result = run(["status"], cluster.env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("this machine: device ")
+    mine = [line for line in lines if line.startswith(f"worker dev-{cluster.prefix}@")]
+    assert len(mine) == 1, result.stdout
+    assert "backend " in mine[0] and "provider " in mine[0]
+
+
+def test_a_worker_asked_for_cuda_on_a_machine_without_it_refuses_to_start(cluster: Cluster):
+    from vision.device import cuda_problem
+
+    if cuda_problem() is None:
+        pytest.skip("this machine has a usable CUDA GPU")
+    result = run(
+        ["worker", "--queues", "inference", "--name", "nogpu"], {**cluster.env, "TENKEN_DEVICE": "cuda"}
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: TENKEN_DEVICE=cuda but there is no CUDA device")
