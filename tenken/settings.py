@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     device: str = Field(
         default="auto",
         pattern="^(auto|cpu|cuda)$",
-        description="Inference device: cuda runs ONNX Runtime on the GPU, cpu prefers OpenVINO; "
-        "auto picks cuda when ONNX Runtime sees a GPU.",
+        description="Inference device: cuda runs the torch backend in fp16 on the GPU (tenken[gpu]) or "
+        "refuses to start; cpu runs OpenVINO, else ONNX Runtime; auto takes the GPU when it is usable.",
     )
     inference_threads: int = Field(
         default=0, ge=0, description="CPU threads per model for ONNX Runtime / OpenVINO; 0 = all cores."
