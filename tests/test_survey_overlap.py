@@ -64,7 +64,8 @@ def test_a_track_closes_after_the_gap_with_its_most_confident_observation():
     tracker.add_frame(1, [obs(1, 0.2, conf=0.9)])
     tracker.add_frame(2, [obs(2, 0.1, conf=0.7)])
     assert tracker.closed_tracks(now_s=6.0) == []  # last seen at 2 s: still open at 6 s
-    assert tracker.closed_tracks(now_s=6.5) == [(0, 1)]  # closed; best is the second observation
+    [closed] = tracker.closed_tracks(now_s=6.5)  # last seen at 2 s: closed at 6.5 s
+    assert (closed.track_id, closed.best_key, closed.best_confidence) == (0, 1, 0.9)
     assert tracker.closed_tracks(now_s=9.0) == []  # reported once
 
 
@@ -81,7 +82,7 @@ def test_evidence_started_ahead_is_the_evidence_aggregation_would_make(drive):
     inputs = prepare_survey(video, gpx, options)
     frames = list(decode_plan(inputs.plan, inputs.track))
     results = detect_frames(frames, ColourDetector(), options, 0.25)
-    ahead = EvidenceAhead(gate_m=options.gate_m)
+    ahead = EvidenceAhead(gate_m=options.gate_m, merge_radius_m=options.merge_radius_m)
     for result, frame in zip(results, frames, strict=True):
         ahead.add_frame(result.frame_index, frame.timestamp_s, result.observations, result.crops_jpeg)
     ahead.add_frame(10**6, 10**6, [], [])  # a frame long after: every track closes

@@ -337,7 +337,7 @@ def run_survey(
     # Decoding runs ahead in a thread; georeferencing, crops and the evidence of closed tracks run
     # behind the detector in another, so the detector (the one big cost) is rarely left waiting.
     results: list[FrameResult] = []
-    evidence = EvidenceAhead(gate_m=options.gate_m)
+    evidence = EvidenceAhead(gate_m=options.gate_m, merge_radius_m=options.merge_radius_m)
     t_detect = t_wait = 0.0
     t_start = time.perf_counter()
     done = 0

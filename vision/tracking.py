@@ -43,6 +43,17 @@ class _Track:
         self.last_seen_s = seen_s
 
 
+@dataclass(frozen=True)
+class ClosedTrack:
+    """A track that can take no more observations: where it is and its most confident observation."""
+
+    track_id: int
+    class_name: str
+    xy: tuple[float, float]  # confidence-weighted centre, metres in the tracker's local plane
+    best_key: int
+    best_confidence: float
+
+
 class Tracker:
     """The tracker fed frame by frame, so a survey can act on tracks as soon as they close.
 
@@ -100,13 +111,14 @@ class Tracker:
             if obs.confidence > self._best[tid][0]:  # the first of equals, as `max` picks
                 self._best[tid] = (obs.confidence, keys[r])
 
-    def closed_tracks(self, now_s: float) -> list[tuple[int, int]]:
-        """(track id, key of its most confident observation) of tracks closed by `now_s`, each once."""
+    def closed_tracks(self, now_s: float) -> list[ClosedTrack]:
+        """Tracks closed by `now_s` (not seen for more than `max_gap_s`), each reported once."""
         out = []
         for track in self._tracks:
             if track.track_id not in self._reported and now_s - track.last_seen_s > self.max_gap_s:
                 self._reported.add(track.track_id)
-                out.append((track.track_id, self._best[track.track_id][1]))
+                confidence, key = self._best[track.track_id]
+                out.append(ClosedTrack(track.track_id, track.class_name, track.xy, key, confidence))
         return out
 
 
