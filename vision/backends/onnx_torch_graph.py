@@ -41,8 +41,10 @@ SUPPORTED_OPS = frozenset(
         "Softmax",
         "Constant",
         "Identity",
+        "Cast",
     }
 )
+FLOAT_TYPES = (1, 10)  # TensorProto FLOAT, FLOAT16: the module runs in one float type of its own
 
 
 @dataclass(frozen=True)
@@ -103,12 +105,23 @@ class OnnxGraphModule(torch.nn.Module):
         for node in graph.node:
             if node.op_type == "Constant":
                 self._add_constant(node.output[0], numpy_helper.to_array(_attributes(node)["value"]))
+            elif node.op_type == "Cast" and node.input[0] in self._constant_names():
+                # fp16 exports store weights as FLOAT16 and cast them: fold that here.
+                self._add_constant(node.output[0], self._constant_array(node.input[0]))
         inp = graph.input[0]
         dims = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
         metadata = {p.key: p.value for p in model.metadata_props}
         self.info = OnnxGraphInfo(inp.name, dims[0], int(dims[2] or 640), metadata)
         self.output_name = graph.output[0].name
         self._steps = self._compile(list(graph.node))
+
+    def _constant_names(self) -> set[str]:
+        return set(self._ints) | set(self._buffer_of)
+
+    def _constant_array(self, name: str) -> np.ndarray:
+        if name in self._ints:
+            return np.asarray(self._ints[name], dtype=np.int64)
+        return np.asarray(getattr(self, self._buffer_of[name]).numpy())
 
     def _add_constant(self, name: str, array: np.ndarray) -> None:
         if np.issubdtype(array.dtype, np.integer):
@@ -137,8 +150,8 @@ class OnnxGraphModule(torch.nn.Module):
                 else:
                     steps.append(self._step(node))
                 continue
-            if node.op_type == "Constant":
-                continue
+            if node.op_type == "Constant" or node.output[0] in self._constant_names():
+                continue  # folded when the module was built
             steps.append(self._step(node))
         return [s for s in steps if not (s[0] == self._sigmoid and s[2][0] in fused)]
 
@@ -220,7 +233,9 @@ class OnnxGraphModule(torch.nn.Module):
             def fn(x: Any) -> Any:
                 return torch.softmax(x, axis)
 
-        else:  # Identity
+        else:  # Identity, or a Cast between float types (the module computes in one float type)
+            if op == "Cast" and int(attrs["to"]) not in FLOAT_TYPES:
+                raise ModelError(f"the torch backend runs Cast only between float types, not to {attrs['to']}")
 
             def fn(x: Any) -> Any:
                 return x
