@@ -235,7 +235,7 @@ class OnnxGraphModule(torch.nn.Module):
 
         else:  # Identity, or a Cast between float types (the module computes in one float type)
             if op == "Cast" and int(attrs["to"]) not in FLOAT_TYPES:
-                raise ModelError(f"the torch backend runs Cast only between float types, not to {attrs['to']}")
+                raise ModelError(f"the torch backend casts only between float types, not to {attrs['to']}")
 
             def fn(x: Any) -> Any:
                 return x
