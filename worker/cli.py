@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from tenken.errors import JobError
+from tenken.errors import ConfigError, JobError
 from tenken.settings import get_settings
 from vision.survey_options import FLAG_OF_FIELD, option_help, parse_options
 
