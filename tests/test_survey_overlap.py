@@ -10,8 +10,9 @@ from tenken.errors import VideoError
 from tenken.findings import Observation
 from tenken.geo import offset_latlon
 from tests.synthetic_drive import ColourDetector, build_drive
-from vision.road_survey import CAMERA_PROFILES, SurveyOptions, aggregate_frames, detect_frames, run_survey
+from vision.road_survey import aggregate_frames, detect_frames, run_survey
 from vision.sampling import decode_plan
+from vision.survey_options import CAMERA_PROFILES, SurveyOptions
 from vision.survey_overlap import EvidenceAhead, prefetch
 from vision.tracking import Tracker
 
