@@ -124,8 +124,10 @@ def write_1080p_clip(folder: Path, pool: list[np.ndarray], n: int = 48) -> Path:
     return path
 
 
-def live_streams(detector: SharedBatchDetector, pool: list[np.ndarray], streams: int, seconds: float) -> None:
-    """`streams` threads each sending one frame every 1/5 s; prints served fps and latency."""
+def live_streams(
+    detector: SharedBatchDetector, pool: list[np.ndarray], streams: int, seconds: float
+) -> tuple[float, float]:
+    """`streams` threads each sending one frame every 1/5 s; prints and returns served share and p95 ms."""
     latencies: list[float] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -153,7 +155,7 @@ def live_streams(detector: SharedBatchDetector, pool: list[np.ndarray], streams:
     elapsed = time.monotonic() - start
     if not latencies:
         print(f"  {streams} streams: no frame served")
-        return
+        return 0.0, float("inf")
     ms = sorted(v * 1000 for v in latencies)
     p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
     wanted = streams * STREAM_FPS
@@ -161,6 +163,7 @@ def live_streams(detector: SharedBatchDetector, pool: list[np.ndarray], streams:
         f"  {streams:>4} streams x {STREAM_FPS:.0f} fps: served {len(ms) / elapsed:7.1f} of {wanted:.0f} "
         f"frames/s, latency p50 {statistics.median(ms):6.1f} ms, p95 {p95:6.1f} ms, max {ms[-1]:6.1f} ms"
     )
+    return len(ms) / elapsed / wanted, p95
 
 
 def section(title: str, body: Callable[[], None]) -> None:
@@ -181,7 +184,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="timing window of each figure")
     parser.add_argument("--bare-batch", type=int, default=256)
     parser.add_argument("--batches", default="1,8,32,256")
-    parser.add_argument("--streams", default="48,96,192", help="live stream counts to simulate")
+    parser.add_argument("--streams", default="48,96,192,384", help="live stream counts to simulate")
     parser.add_argument("--live-seconds", type=float, default=8.0)
     parser.add_argument("--live-latency-ms", type=float, default=50.0, help="batch wait cap of live frames")
     args = parser.parse_args()
@@ -197,6 +200,7 @@ def main() -> None:
     half = torch.float16 if device.type == "cuda" else torch.float32
     pool = sample_frames()
     bare: dict[str, float] = {}
+    summary: dict[str, float] = {}  # the sizing table's figures, printed last
 
     def forward() -> None:
         for name, dtype in (("fp16" if device.type == "cuda" else "fp32", half), ("fp32", torch.float32)):
@@ -225,6 +229,7 @@ def main() -> None:
                     return len(frames)
 
                 fps = rate(run, args.seconds, device)
+                summary[f"detector {label} batch {batch}"] = fps
                 print(
                     f"  {label} batch {batch:>4}: {fps:9.1f} frames/s = {fps / reference:5.2f} x bare forward"
                 )
@@ -242,6 +247,7 @@ def main() -> None:
             clip = write_1080p_clip(Path(tmp), pool)
             for label, path in ((f"{w}x{h}", SAMPLE_VIDEO), ("1080p", clip)):
                 fps = decode_rate(path, min(args.seconds, 2.0))
+                summary[f"decode {label}"] = fps
                 print(f"  decode {label}: {fps:8.1f} frames/s per core")
 
     section("decode on one CPU core (mp4; the sampler retrieves only kept frames)", decode)
@@ -254,11 +260,24 @@ def main() -> None:
         shared.predict_live(pool[:1])  # warm-up
         try:
             for streams in (int(s) for s in args.streams.split(",")):
-                live_streams(shared, pool, streams, args.live_seconds)
+                served, p95_ms = live_streams(shared, pool, streams, args.live_seconds)
+                if served >= 0.95 and p95_ms < 500:
+                    summary["live streams meeting p95 < 500 ms"] = streams
         finally:
             shared.close()
 
     section(f"live streams, one shared batching detector, live wait cap {args.live_latency_ms:.0f} ms", live)
+
+    print("\n== sizing summary (docs/workers.md)")
+    precision = "fp16" if "fp16" in bare else "fp32"
+    print(f"  bare {precision} forward, batch {args.bare_batch}: {reference:.0f} frames/s per device")
+    for name, value in summary.items():
+        print(f"  {name}: {value:.0f}" + (" frames/s" if not name.startswith("live") else ""))
+    best = max((v for k, v in summary.items() if k.startswith(f"detector {w}x{h}")), default=0.0)
+    for label in (f"{w}x{h}", "1080p"):
+        per_core = summary.get(f"decode {label}")
+        if per_core:
+            print(f"  decode cores to feed {best:.0f} frames/s of {label} video: {best / per_core:.1f}")
 
 
 if __name__ == "__main__":
