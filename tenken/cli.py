@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from importlib import import_module
 from importlib.metadata import entry_points
 
 import typer
@@ -43,7 +44,13 @@ def _root(
     )
 
 
+# Commands of the core package itself: registered directly, they need no installed entry point.
+CORE_COMMANDS = ("tenken.store.cli_db",)
+
+
 def _register_commands() -> None:
+    for module_name in CORE_COMMANDS:
+        import_module(module_name).register(app)
     for ep in sorted(entry_points(group="tenken.commands"), key=lambda e: e.name):
         try:
             register = ep.load()

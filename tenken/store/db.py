@@ -6,15 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from tenken.errors import ConfigError
 
 
 class Base(DeclarativeBase):
-    """Every table of the store derives from this; `create_schema` creates them all."""
+    """Every table of the store derives from this; the migrations (`tenken.store.migrate`) create them."""
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -41,44 +40,10 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that is missing (imports the model modules so they register), and add
-    the nullable columns a newer Tenken gave an existing table."""
-    import tenken.store.models  # noqa: F401
+    """Bring the store to the newest schema: apply the Alembic migrations it lacks."""
+    from tenken.store.migrate import upgrade_schema
 
-    Base.metadata.create_all(engine)
-    add_missing_columns(engine)
-
-
-def add_missing_columns(engine: Engine) -> list[str]:
-    """`ALTER TABLE ... ADD COLUMN` for each nullable column a table lacks; returns what it added.
-
-    The store has no migration tool; without this, a database created by an older version would
-    fail every query that names a new column (a token's `expires_at`: every request) after an
-    upgrade. Only nullable columns qualify, so no existing row needs a value invented for it.
-    """
-    inspector = inspect(engine)
-    tables = set(inspector.get_table_names())
-    preparer = engine.dialect.identifier_preparer
-    added = []
-    for table in Base.metadata.sorted_tables:
-        if table.name not in tables:
-            continue
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present or not column.nullable:
-                continue
-            ddl = (
-                f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
-                f"{preparer.format_column(column)} {column.type.compile(dialect=engine.dialect)}"
-            )
-            try:
-                with engine.begin() as connection:
-                    connection.execute(text(ddl))
-            except SQLAlchemyError:  # another process starting at the same time added it first
-                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
-                    raise
-            added.append(f"{table.name}.{column.name}")
-    return added
+    upgrade_schema(engine)
 
 
 class Store:
