@@ -41,3 +41,7 @@ class JobError(TenkenError):
 
 class DeviceError(TenkenError):
     """The inference device asked for is not there (no CUDA device, no CUDA-capable runtime)."""
+
+
+class NetworkError(TenkenError):
+    """A road network file is unreadable or has no usable centrelines, or a survey is not on it."""

@@ -39,6 +39,7 @@ __all__ = [
     "crack_cell_m2",
     "cut_route",
     "grade_segments",
+    "grade_stretches",
     "ground_size_m",
     "mci1",
     "mci_advice",
@@ -130,24 +131,46 @@ def grade_segments(
     (see :func:`seen_intervals_from_frames`). A segment seen over less than
     `min_surveyed_fraction` of its length keeps its share seen and defect counts but no grade.
     """
-    if lane_width_m <= 0:
-        raise ValueError(f"lane_width_m must be positive, got {lane_width_m}")
     if not route_points:
         return []
     route = Route(route_points)
-    segments = cut_segments(route, segment_m)
-    if not segments:
+    return grade_stretches(
+        route,
+        defects,
+        seen_intervals,
+        cut_segments(route, segment_m),
+        lane_width_m=lane_width_m,
+        min_surveyed_fraction=min_surveyed_fraction,
+    )
+
+
+def grade_stretches(
+    route: Route,
+    defects: Sequence[Defect],
+    seen_intervals: Sequence[Interval],
+    stretches: Sequence[RouteSegment],
+    *,
+    lane_width_m: float = DEFAULT_LANE_WIDTH_M,
+    min_surveyed_fraction: float = MIN_SURVEYED_FRACTION,
+) -> list[SegmentGrade]:
+    """Grade given stretches of the route (a road network's units, or :func:`grade_segments`'s cuts).
+
+    A defect or mesh cell at a stretch's end belongs to it only when the route ends there.
+    """
+    if lane_width_m <= 0:
+        raise ValueError(f"lane_width_m must be positive, got {lane_width_m}")
+    if not stretches:
         return []
     seen = merge_intervals(seen_intervals)
     damage_m2, cell_station = cell_damage_m2(route, defects, seen, lane_width_m)
-    stations = [route.station_m(d.lat, d.lon) for d in defects]
+    stations = np.asarray([route.station_m(d.lat, d.lon) for d in defects])
     grades = []
-    last = len(segments) - 1
-    for seg in segments:
-        in_seg = _in_segment(np.asarray(stations), seg, seg.segment_id == last)
+    for seg in stretches:
+        at_route_end = seg.end_m >= route.length_m - 1e-9
+        in_seg = _in_segment(stations, seg, at_route_end)
         counts = Counter(d.class_name for d, inside in zip(defects, in_seg, strict=True) if inside)
         seen_m = covered_length_m(seen, seg.start_m, seg.end_m)
-        surveyed_fraction = min(1.0, seen_m / seg.length_m)
+        surveyed_fraction = min(1.0, seen_m / seg.length_m) if seg.length_m > 0 else 0.0
         grade = SegmentGrade(
             segment_id=seg.segment_id,
             start_m=seg.start_m,
@@ -160,7 +183,7 @@ def grade_segments(
             defect_counts=dict(sorted(counts.items())),
         )
         if seen_m > 1e-9 and surveyed_fraction >= min_surveyed_fraction:
-            cells = _in_segment(cell_station, seg, seg.segment_id == last)
+            cells = _in_segment(cell_station, seg, at_route_end)
             ratio = min(100.0, 100.0 * float(damage_m2[cells].sum()) / (seen_m * lane_width_m))
             mci = mci1(ratio)
             grade = replace(

@@ -126,6 +126,15 @@ class SurveyAggregate:
     seen_at_s: dict[int, float]  # defect id -> time of its first observation
 
 
+def graded_range_m(options: SurveyOptions, frame_size: tuple[int, int]) -> tuple[float, float]:
+    """(near, far) ground distance ahead of the camera that a frame grades: the image's bottom row
+    to the range cracks are still resolved at."""
+    w, h = frame_size
+    near = options.camera.model(w, h).ground_offset(w / 2, h - 1)
+    near_m = near[0] if near else 0.0
+    return near_m, max(near_m + 1.0, min(options.grading_range_m, options.max_range_m))
+
+
 def aggregate_frames(
     frame_results: Iterable[FrameResult],
     route: Sequence[tuple[float, float]],
@@ -170,11 +179,7 @@ def aggregate_frames(
         blurred = [f.result() for f in futures]
     defect_crops = {d.defect_id: crop for d, crop in zip(defects, blurred, strict=True)}
 
-    w, h = frame_size
-    camera = options.camera.model(w, h)
-    near = camera.ground_offset(w / 2, h - 1)
-    near_m = near[0] if near else 0.0
-    far_m = max(near_m + 1.0, min(options.grading_range_m, options.max_range_m))
+    near_m, far_m = graded_range_m(options, frame_size)
     seen = seen_intervals_from_frames(
         list(route), [(r.pose.lat, r.pose.lon) for r in ordered], near_m=near_m, far_m=far_m
     )

@@ -12,8 +12,9 @@ from shapely.ops import substring
 
 from tenken.findings import Pose
 from tenken.geo import LocalProjection
+from tenken.network.units import DEFAULT_UNIT_M
 
-DEFAULT_SEGMENT_M = 100.0
+DEFAULT_SEGMENT_M = DEFAULT_UNIT_M  # one home: tenken.network.units
 # Points closer than this are one point (a stopped car repeats its fix).
 _SAME_POINT_M = 0.01
 

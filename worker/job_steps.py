@@ -24,6 +24,7 @@ from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from tenken.tracks import Track, load_track
 from vision.coverage import VideoCoverage, video_coverage
+from vision.network_jobs import locate_if_network
 from vision.road_survey import (
     FrameResult,
     SurveyResult,
@@ -258,6 +259,7 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
     with store.session() as s:
         completed = jobstore.complete_job(s, job_id, findings, report_dir=report)
     if completed:
+        _put_on_network(store, job_id)
         with store.session() as s:
             for row in defectstore.query_defects(s, job_id=job_id, limit=1_000_000):
                 publish_quietly(bus, FINDINGS, defect_event(row))
@@ -291,6 +293,17 @@ def fail_aggregation(
         failed = jobstore.fail_job(s, job_id, error)
     if failed:
         publish_job(store, bus, job_id)
+
+
+def _put_on_network(store: Store, job_id: str) -> None:
+    """Give a completed survey route distances and network units; its findings stand without them."""
+    try:
+        with store.session() as s:
+            locate_if_network(s, job_id)
+    except Exception:  # the survey is complete and stored; `tenken network match` can redo this
+        log.exception(
+            "job %s: could not put the survey on the road network", job_id, extra={"job_id": job_id}
+        )
 
 
 def defect_event(row: defectstore.DefectRow) -> dict[str, Any]:
