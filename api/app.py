@@ -16,12 +16,12 @@ from fastapi.responses import JSONResponse
 from api.access_log import redact_access_log
 from api.incident_recorder import IncidentRecorder
 from api.live_source import LiveSource, LiveSourceSpec
-from api.routers import exports, findings, incidents, jobs, live, page, tokens
+from api.routers import exports, findings, incidents, jobs, live, network, page, tokens
 from api.services import Services, build_services
 from api.sse import LiveHub
 from api.video import router as video_router
 from tenken import __version__
-from tenken.errors import ConfigError, JobError, TenkenError, TrackError, VideoError
+from tenken.errors import ConfigError, JobError, NetworkError, TenkenError, TrackError, VideoError
 from tenken.report.writer import check_tile_url
 from tenken.settings import Settings
 from tenken.store.auth import valid_token_ids
@@ -34,6 +34,7 @@ _STATUS_OF_ERROR: dict[type[TenkenError], int] = {
     VideoError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     JobError: status.HTTP_409_CONFLICT,
     ConfigError: status.HTTP_400_BAD_REQUEST,
+    NetworkError: status.HTTP_409_CONFLICT,
 }
 
 
@@ -134,7 +135,7 @@ def create_app(
         )
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(TenkenError, _on_tenken_error)
-    for module in (tokens, jobs, findings, exports, incidents, live, page):
+    for module in (tokens, jobs, findings, exports, incidents, live, network, page):
         app.include_router(module.router)
     app.include_router(video_router)  # live video, replay and quick-look (api/video.py)
     return app

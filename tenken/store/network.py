@@ -210,7 +210,7 @@ def latest_unit_grades(session: Session) -> list[tuple[UnitGrade, str, float]]:
         .where(SurveyUnitRow.surveyed_fraction > 0)
     )
     newest: dict[tuple[str, int], tuple[UnitGrade, str, float]] = {}
-    for row, surveyed_at_s in session.execute(query).tuples():
+    for row, surveyed_at_s in session.execute(query).all():
         key = (row.route_id, row.unit_index)
         if key not in newest or surveyed_at_s > newest[key][2]:
             newest[key] = (_unit(row), row.job_id, surveyed_at_s)
