@@ -12,6 +12,7 @@ import shapely
 import simplekml
 
 from tenken.findings import Defect, SegmentGrade
+from tenken.network.tables import gpkg_column
 from tenken.report.table import DEFECT_COLUMNS, defect_row, write_defects_csv
 
 # KML colours are aabbggrr.
@@ -68,14 +69,6 @@ def kml_text(defects: Sequence[Defect], segments: Sequence[SegmentGrade], name: 
     return text
 
 
-def _column(values: list[object]) -> np.ndarray:
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return np.asarray(values, dtype=np.int64)
-    if all(isinstance(v, (int, float)) or v is None for v in values) and any(v is not None for v in values):
-        return np.asarray([np.nan if v is None else float(v) for v in values], dtype=np.float64)  # type: ignore[arg-type]
-    return np.asarray(["" if v is None else str(v) for v in values], dtype=object)
-
-
 def write_gpkg(path: Path, defects: Sequence[Defect], segments: Sequence[SegmentGrade]) -> None:
     """Two layers in WGS 84: `defects` (points) and `segments` (lines), written through GDAL (pyogrio)."""
     from pyogrio.raw import write
@@ -86,7 +79,7 @@ def write_gpkg(path: Path, defects: Sequence[Defect], segments: Sequence[Segment
     write(
         str(path),
         shapely.to_wkb(points) if defects else np.empty(0, dtype=object),
-        [_column([r[f] for r in rows]) if rows else np.empty(0, dtype=object) for f in fields],
+        [gpkg_column([r[f] for r in rows]) if rows else np.empty(0, dtype=object) for f in fields],
         fields,
         layer="defects",
         driver="GPKG",
@@ -110,7 +103,7 @@ def write_gpkg(path: Path, defects: Sequence[Defect], segments: Sequence[Segment
     write(
         str(path),
         shapely.to_wkb(np.asarray(lines, dtype=object)),
-        [_column(values[f]) for f in _SEGMENT_FIELDS],
+        [gpkg_column(values[f]) for f in _SEGMENT_FIELDS],
         list(_SEGMENT_FIELDS),
         layer="segments",
         driver="GPKG",
