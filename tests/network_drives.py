@@ -103,9 +103,12 @@ REPAIRED = Planted("repaired", "D20", 260.0, 0.0, 1.5, 1.2)
 GONE = Planted("gone", "D40", 330.0, 0.5, 0.5, 0.5)
 NEW_CRACK = Planted("new_crack", "D00", 300.0, -0.4, 2.0, 0.1)
 NEW_POTHOLE = Planted("new_pothole", "D40", 385.0, 0.2, 0.5, 0.5)
+# Beyond where B started (B never saw it), and before where A started (A never saw it).
+EDGE_THEN = Planted("edge_then", "D40", 447.5, 0.3, 0.4, 0.4)
+EDGE_NOW = Planted("edge_now", "D40", 5.0, -0.3, 0.4, 0.4)
 
-THEN = (PERSISTING, SHRUNK_THEN, GROWN_THEN, CRACK_THEN, TWIN_LEFT, TWIN_RIGHT, REPAIRED, GONE)
-NOW = (PERSISTING, SHRUNK_NOW, GROWN_NOW, CRACK_NOW, TWIN_LEFT, TWIN_RIGHT, NEW_CRACK, NEW_POTHOLE)
+THEN = (PERSISTING, SHRUNK_THEN, GROWN_THEN, CRACK_THEN, TWIN_LEFT, TWIN_RIGHT, REPAIRED, GONE, EDGE_THEN)
+NOW = (PERSISTING, SHRUNK_NOW, GROWN_NOW, CRACK_NOW, TWIN_LEFT, TWIN_RIGHT, NEW_CRACK, NEW_POTHOLE, EDGE_NOW)
 EXPECTED = {
     "persisting": "unchanged",
     "shrunk": "shrunk",
@@ -117,6 +120,8 @@ EXPECTED = {
     "gone": "not_seen_again",
     "new_crack": "new",
     "new_pothole": "new",
+    "edge_then": "not_surveyed_again",
+    "edge_now": "first_surveyed",
 }
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tenken.findings import Defect, Pose
 from tenken.network.matching import MatchedFix, MatchOptions, match_track
 from tenken.network.units import DefectLocation, NetworkRoute, UnitGrade
-from vision.grading import DEFAULT_LANE_WIDTH_M, grade_stretches
+from vision.grading import DEFAULT_LANE_WIDTH_M, MIN_SURVEYED_FRACTION, grade_stretches
 from vision.route import Route, RouteSegment, merge_intervals
 
 # A defect farther than this from the centreline of its pass's route is not on that road.
@@ -123,6 +123,8 @@ def locate_survey(
         order = np.argsort(d, kind="stable")
         d_sorted, s_sorted = d[order], s[order]
         lo, hi = float(d_sorted[0]), float(d_sorted[-1])
+        # The camera looks ahead: the last frames saw up to far_m beyond the last fix.
+        seen_lo, seen_hi = (lo, hi + far_m) if forward else (lo - far_m, hi)
         stretches, units = [], []
         for k in range(route.unit_of(lo), route.unit_of(hi) + 1):
             a, b = route.unit_bounds_m(k)
@@ -137,7 +139,15 @@ def locate_survey(
             stretches.append(RouteSegment(k, sa, sb, route.unit_line(k)))
             units.append((k, a, b))
         mine = [(key, dfc) for key, dfc, _ in defects if pass_of_defect.get(key) == n]
-        grades = grade_stretches(drive, [dfc for _, dfc in mine], seen, stretches, lane_width_m=lane_width_m)
+        # A unit's grade needs enough of the unit seen, not of the stretch this pass drove (below).
+        grades = grade_stretches(
+            drive,
+            [dfc for _, dfc in mine],
+            seen,
+            stretches,
+            lane_width_m=lane_width_m,
+            min_surveyed_fraction=0.0,
+        )
         for grade, (k, a, b) in zip(grades, units, strict=True):
             in_unit = [dfc for key, dfc in mine if located[key].unit_index == k]
             unit = UnitGrade(
@@ -153,7 +163,11 @@ def locate_survey(
                 mci_advice=grade.mci_advice,
                 defect_counts=dict(sorted(Counter(x.class_name for x in in_unit).items())),
                 severity_counts=dict(sorted(Counter(x.severity for x in in_unit).items())),
+                seen_from_m=max(a, seen_lo),
+                seen_to_m=min(b, seen_hi),
             )
+            if unit.surveyed_fraction < MIN_SURVEYED_FRACTION:
+                unit = replace(unit, crack_ratio_pct=None, category=None, mci=None, mci_advice=None)
             old = best.get((route.route_id, k))
             if old is None or unit.surveyed_fraction > old.surveyed_fraction:
                 best[(route.route_id, k)] = unit

@@ -9,9 +9,9 @@ assignment), so of two potholes side by side neither takes the other's match.
 
 - matched: persisting, and grown / shrunk / unchanged by length (cracks) or area (alligator
   cracking, potholes, patches) when the size changed by more than `growth_fraction`;
-- only in A: not seen again where B covered the place (a repair record says whether it was
+- only in A: not seen again where B saw the place (a repair record says whether it was
   repaired; without one it was repaired unrecorded or missed), else not surveyed again;
-- only in B: new where A covered the place, else first surveyed now.
+- only in B: new where A saw the place, else first surveyed now.
 """
 
 from __future__ import annotations
@@ -63,12 +63,13 @@ class SurveySnapshot:
     units: Sequence[UnitGrade]
 
     def covers(self, location: DefectLocation | None) -> bool:
+        """Whether this survey saw the place (off the network: unknown, so no)."""
         if location is None:
             return False
         return any(
             u.route_id == location.route_id
             and u.unit_index == location.unit_index
-            and u.surveyed_fraction > 0
+            and u.saw(location.distance_m)
             for u in self.units
         )
 

@@ -94,6 +94,12 @@ class UnitGrade:
     mci_advice: str | None
     defect_counts: dict[str, int]
     severity_counts: dict[str, int]
+    # The route distances the survey saw in this unit (with the camera's look-ahead).
+    seen_from_m: float = 0.0
+    seen_to_m: float = 0.0
+
+    def saw(self, distance_m: float) -> bool:
+        return self.surveyed_fraction > 0 and self.seen_from_m <= distance_m <= self.seen_to_m
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,8 @@ class SurveyUnitRow(Base):
     mci_advice: Mapped[str | None] = mapped_column(String(32), nullable=True)
     defect_counts: Mapped[dict[str, int]] = mapped_column(JSON)
     severity_counts: Mapped[dict[str, int]] = mapped_column(JSON)
+    seen_from_m: Mapped[float] = mapped_column(Float)
+    seen_to_m: Mapped[float] = mapped_column(Float)
 
 
 class DefectLocationRow(Base):
@@ -146,6 +148,8 @@ def save_survey_location(
             mci_advice=u.mci_advice,
             defect_counts=dict(u.defect_counts),
             severity_counts=dict(u.severity_counts),
+            seen_from_m=u.seen_from_m,
+            seen_to_m=u.seen_to_m,
         )
         for u in units
     )
@@ -184,6 +188,8 @@ def _unit(row: SurveyUnitRow) -> UnitGrade:
         mci_advice=row.mci_advice,
         defect_counts=dict(row.defect_counts),
         severity_counts=dict(row.severity_counts),
+        seen_from_m=row.seen_from_m,
+        seen_to_m=row.seen_to_m,
     )
 
 

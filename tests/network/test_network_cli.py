@@ -56,7 +56,7 @@ def test_import_puts_every_stored_survey_on_the_network(capsys, surveys, roads):
     assert "imported 2 routes" in out and "units of 100 m" in out
     assert "put 2 stored surveys on the network" in out
     code, out, _ = run(capsys, "network", "match", surveys[1][:8])
-    assert code == 0 and "5 units graded, 8 defects located" in out
+    assert code == 0 and "5 units graded, 9 defects located" in out
 
 
 def test_compare_writes_the_page_and_tables(capsys, surveys, roads, tmp_path):
@@ -64,7 +64,10 @@ def test_compare_writes_the_page_and_tables(capsys, surveys, roads, tmp_path):
     out_dir = tmp_path / "changes"
     code, out, err = run(capsys, "compare", surveys[0], surveys[1], "--out", str(out_dir))
     assert code == 0, err
-    assert "10 defects: new 2, grown 2, shrunk 1, unchanged 3, not seen again 2; 5 units" in out
+    assert (
+        "12 defects: new 2, grown 2, shrunk 1, unchanged 3, not seen again 2, "
+        "not surveyed again 1, first surveyed 1; 5 units" in out
+    )
     assert (out_dir / "index.html").is_file() and (out_dir / "changes.gpkg").is_file()
 
 

@@ -55,6 +55,8 @@ def upgrade() -> None:
         sa.Column("mci_advice", sa.String(length=32), nullable=True),
         sa.Column("defect_counts", sa.JSON(), nullable=False),
         sa.Column("severity_counts", sa.JSON(), nullable=False),
+        sa.Column("seen_from_m", sa.Float(), nullable=False),
+        sa.Column("seen_to_m", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["route_id"], ["network_routes.route_id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("job_id", "route_id", "unit_index"),
