@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 import shapely
@@ -35,6 +34,9 @@ class MatchOptions:
     junction_m: float = 3.0  # two routes closer than this meet there
     # Log-likelihood of a step onto or off the network, and of a fix off it (about 3 sigma away).
     leave_network_log: float = -12.0
+    # A turn onto another route costs a little, so a fix right on a crossing stays on the road
+    # the drive is on instead of visiting the crossing street for one fix.
+    change_route_log: float = -2.0
     off_network_log: float = -4.5
 
 
@@ -59,20 +61,22 @@ class _Network:
         self.tree = shapely.STRtree(self.lines)
         # junctions[(a, b)] = [(distance along a, distance along b), ...] (0-based, metric frame)
         self.junctions: dict[tuple[int, int], list[tuple[float, float]]] = {}
-        for a, b in combinations(range(len(self.lines)), 2):
-            la, lb = self.lines[a], self.lines[b]
-            if la.distance(lb) > junction_m:
-                continue
-            meet = la.intersection(lb)
-            points = [g for g in getattr(meet, "geoms", [meet]) if isinstance(g, Point) and not g.is_empty]
-            if not points:
-                pa, pb = nearest_points(la, lb)
-                points = [pa]
-                pairs = [(la.project(pa), lb.project(pb))]
-            else:
-                pairs = [(la.project(p), lb.project(p)) for p in points]
-            self.junctions[(a, b)] = pairs
-            self.junctions[(b, a)] = [(y, x) for x, y in pairs]
+        for a, la in enumerate(self.lines):
+            for b in (int(i) for i in self.tree.query(la, predicate="dwithin", distance=junction_m)):
+                if b <= a:
+                    continue
+                lb = self.lines[b]
+                meet = la.intersection(lb)
+                points = [
+                    g for g in getattr(meet, "geoms", [meet]) if isinstance(g, Point) and not g.is_empty
+                ]
+                if points:
+                    pairs = [(la.project(p), lb.project(p)) for p in points]
+                else:
+                    pa, pb = nearest_points(la, lb)
+                    pairs = [(la.project(pa), lb.project(pb))]
+                self.junctions[(a, b)] = pairs
+                self.junctions[(b, a)] = [(y, x) for x, y in pairs]
 
     def network_distance(self, a: int, da: float, b: int, db: float) -> float:
         if a == b:
@@ -81,6 +85,23 @@ class _Network:
         if not pairs:
             return math.inf
         return min(abs(da - ja) + abs(db - jb) for ja, jb in pairs)
+
+
+def _routes_near(
+    fixes: Sequence[tuple[float, float]], routes: Sequence[NetworkRoute], margin_m: float
+) -> list[NetworkRoute]:
+    """Routes whose bounding box comes within `margin_m` of the drive's (a city's network is large)."""
+    lats, lons = [f[0] for f in fixes], [f[1] for f in fixes]
+    dlat = margin_m / 111_000.0
+    dlon = margin_m / (111_000.0 * max(0.1, math.cos(math.radians(sum(lats) / len(lats)))))
+    south, north, west, east = min(lats) - dlat, max(lats) + dlat, min(lons) - dlon, max(lons) + dlon
+    near = []
+    for r in routes:
+        rl = [p[0] for p in r.points]
+        rn = [p[1] for p in r.points]
+        if min(rl) <= north and max(rl) >= south and min(rn) <= east and max(rn) >= west:
+            near.append(r)
+    return near
 
 
 def match_track(
@@ -94,7 +115,9 @@ def match_track(
     if not routes:
         return [MatchedFix(None, None, None) for _ in fixes]
     projection = LocalProjection(*fixes[0])
-    net = _Network(routes, projection, options.junction_m)
+    net = _Network(_routes_near(fixes, routes, options.search_m), projection, options.junction_m)
+    if not net.routes:
+        return [MatchedFix(None, None, None) for _ in fixes]
     xy = [projection.to_xy(lat, lon) for lat, lon in fixes]
     # candidates[i] = [(route index or _OFF, distance along (metric frame), offset)]
     candidates: list[list[tuple[int, float, float]]] = []
@@ -124,7 +147,10 @@ def match_track(
                     step[p, c] = options.leave_network_log
                 else:
                     gap = net.network_distance(rp, dp, rc, dc)
-                    step[p, c] = -abs(gap - straight) / options.beta_m if math.isfinite(gap) else -np.inf
+                    turn = 0.0 if rp == rc else options.change_route_log
+                    step[p, c] = (
+                        turn - abs(gap - straight) / options.beta_m if math.isfinite(gap) else -np.inf
+                    )
         total = score[:, None] + step
         best = np.argmax(total, axis=0)
         back.append(best)
