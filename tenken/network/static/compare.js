@@ -19,7 +19,7 @@
     return "#7a7a7a";
   }
   function show(data) {
-    var map = L.map("map", { preferCanvas: true });
+    var map = L.map("map");
     var bounds = [];
     var s = data.summary;
     document.getElementById("surveys").textContent =
