@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 from tenken.findings import Defect, Pose
 from tenken.geo import offset_latlon
 from tenken.network.units import NetworkRoute
+from tenken.store import defects as defectstore
+from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from vision.grading import severity_of
-from vision.road_survey import SurveyOptions, options_as_dict
+from vision.survey_options import SurveyOptions
 from vision.synthetic_road import CurvedRoute
 
 STREET = CurvedRoute(35.61, 140.11, 45.0, turn_deg_per_m=0.1)
@@ -204,7 +206,7 @@ def store_drive(store: Store, drive: Drive) -> str:
     with store.session() as s:
         job = jobstore.create_video_job(
             s, f"drive-{drive.name}.mp4", f"drive-{drive.name}.gpx", detector="road", conf=None,
-            options=options_as_dict(SurveyOptions()),
+            options=SurveyOptions().model_dump(mode="json"),
         )  # fmt: skip
         job_id = job.id
         frames = list(range(len(poses)))
@@ -212,9 +214,9 @@ def store_drive(store: Store, drive: Drive) -> str:
             s, job_id, [frames], video_start_s=poses[0].timestamp_s, duration_s=len(poses) / 2.0,
             frame_size=FRAME_SIZE, frames_in_video=len(poses),
         )  # fmt: skip
-        jobstore.save_frame_results(s, job_id, [(i, pose, [], []) for i, pose in enumerate(poses)])
+        framestore.save_frame_results(s, job_id, [(i, pose, [], []) for i, pose in enumerate(poses)])
         jobstore.finish_chunk(s, job_id, 0)
-        findings = jobstore.JobFindings(
+        findings = defectstore.JobFindings(
             [d for d, _ in defects], [], {}, {d.defect_id: [(at, 0)] for d, at in defects},
             {d.defect_id: poses[at].timestamp_s for d, at in defects},
         )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tenken.store import defects as defectstore
 from tenken.store import jobs as jobstore
 from tenken.store import network as netstore
 from tenken.store.db import Store
@@ -28,7 +29,7 @@ def test_with_a_network_defects_get_route_id_and_distance_and_leaving_it_is_coun
         # drive B ends 60 m beyond the street's start, off the network
         assert location.fixes_total - location.fixes_on_network >= 7
         places = netstore.defect_locations(s, job_id)
-        rows = jobstore.query_defects(s, job_id=job_id)
+        rows = defectstore.query_defects(s, job_id=job_id)
         assert len(places) == len(rows) == 9
         assert {p.route_id for p in places.values()} == {"R1"}
         assert all(STREET_START_M <= p.distance_m <= STREET_START_M + 450 for p in places.values())

@@ -1,7 +1,7 @@
 """Road network: routes, survey units, defect locations
 
-Revision ID: 0002_road_network
-Revises: 0001_baseline
+Revision ID: 0003_road_network
+Revises: 0002_store_since_baseline
 Create Date: 2026-12-04 15:28:42.560596
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_road_network"
-down_revision: str | Sequence[str] | None = "0001_baseline"
+revision: str = "0003_road_network"
+down_revision: str | Sequence[str] | None = "0002_store_since_baseline"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
