@@ -178,6 +178,38 @@ def survey_units(
     return _table([layer], "geojson", f"tenken-units-{job_id}")
 
 
+class DefectPlace(BaseModel):
+    defect_id: int  # the stored defect's id, as /api/findings gives it
+    route_id: str
+    distance_m: float
+    offset_m: float  # > 0 right of the centreline's direction
+    unit: int
+
+
+@router.get(
+    "/api/surveys/{job_id}/defect-locations",
+    response_model=list[DefectPlace],
+    summary="Route id, distance along the route and unit of each of a survey's defects on the network",
+)
+def survey_defect_locations(
+    job_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    _viewer: Viewer,
+    session: SessionDep,
+) -> list[DefectPlace]:
+    job_id = _on_network(session, _resolve(session, job_id, "job_id"), "job_id")
+    places = netstore.defect_locations(session, job_id)
+    return [
+        DefectPlace(
+            defect_id=k,
+            route_id=p.route_id,
+            distance_m=round(p.distance_m, 2),
+            offset_m=round(p.offset_m, 2),
+            unit=p.unit_index,
+        )
+        for k, p in sorted(places.items())
+    ]
+
+
 @router.get("/compare/", include_in_schema=False)
 def compare_page() -> FileResponse:
     """The change map; it reads `?then=&now=` and fetches /api/compare.geojson with the saved token."""

@@ -59,6 +59,12 @@ def test_change_and_work_list_routes_serve_the_network_history(api):
     assert client.get("/api/worklist.gpkg", headers=auth(viewer)).content[:16] == b"SQLite format 3\x00"
     graded = client.get(f"/api/surveys/{now_id}/units.geojson", headers=auth(viewer)).json()
     assert len(graded["features"]) == 5
+    places = client.get(f"/api/surveys/{now_id}/defect-locations", headers=auth(viewer)).json()
+    assert len(places) == 9 and {p["route_id"] for p in places} == {"R1"}
+    assert all(
+        1000.0 <= p["distance_m"] <= 1450.0 and p["unit"] == int((p["distance_m"] - 1000) // 100)
+        for p in places
+    )
 
 
 def test_unknown_survey_is_404_and_a_bad_id_names_the_field(api):
