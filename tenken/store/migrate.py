@@ -18,6 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from tenken.errors import ConfigError
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any fixed 64-bit number: the key of the PostgreSQL advisory lock held while migrating.
 _PG_LOCK_KEY = 0x7E4E0_5C4E
@@ -58,8 +60,16 @@ def _lock(conn: Connection) -> None:
 
 def upgrade_schema(engine: Engine, revision: str = "heads") -> None:
     """Apply every migration the store lacks (nothing to do costs one query)."""
-    if revision == "heads" and current_revisions(engine) == head_revisions():
+    current = current_revisions(engine)
+    if revision == "heads" and current == head_revisions():
         return
+    known = {r.revision for r in _script().walk_revisions()}
+    unknown = [r for r in current if r not in known]
+    if unknown:
+        raise ConfigError(
+            f"the store is at schema revision {', '.join(unknown)}, which this Tenken does not know: "
+            "it was upgraded by a newer Tenken; run that version (or a copy of the store)"
+        )
     with engine.connect() as conn:
         _lock(conn)
         command.upgrade(_config(conn), revision)

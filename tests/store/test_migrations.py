@@ -93,3 +93,22 @@ def test_processes_starting_together_on_one_sqlite_file_all_succeed(tmp_path):
     engine = make_engine(url)
     assert current_revisions(engine) == head_revisions()
     engine.dispose()
+
+
+def test_a_store_from_a_newer_tenken_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'tenken.sqlite3'}"
+    Store(url).dispose()
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("UPDATE alembic_version SET version_num = '0999_from_the_future'"))
+    engine.dispose()
+    monkeypatch.setenv("TENKEN_DATA_DIR", str(tmp_path))
+    from tenken.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert main(["db", "upgrade"]) != 0
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "0999_from_the_future" in err and "newer Tenken" in err
