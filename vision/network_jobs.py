@@ -30,9 +30,9 @@ def locate_stored_survey(
     routes = netstore.load_network(session) if routes is None else routes
     if not routes:
         raise NetworkError("no road network in the store; import one with `tenken network import`")
-    frames = framestore.load_frame_results(session, job_id)
-    indices = [i for i, *_ in frames]
-    poses = [pose for _, pose, *_ in frames]
+    frames = framestore.load_frame_poses(session, job_id)  # the context crops are gone by now
+    indices = [i for i, _ in frames]
+    poses = [pose for _, pose in frames]
     defects = [
         (row.id, defectstore.defect_from_row(row), nearest_position(indices, row.best_frame))
         for row in defectstore.query_defects(session, job_id=job_id, limit=10_000_000)

@@ -102,6 +102,17 @@ def load_frame_results(
     return out
 
 
+def load_frame_poses(session: Session, job_id: str) -> list[tuple[int, Pose]]:
+    """(frame_index, pose) of every stored frame of a job, in frame order. Unlike
+    `load_frame_results` it works after completion too, when the context crops are gone."""
+    rows = session.execute(
+        select(FrameRow.frame_index, FrameRow.pose)
+        .where(FrameRow.job_id == job_id)
+        .order_by(FrameRow.frame_index)
+    )
+    return [(row.frame_index, pose_from_json(row.pose)) for row in rows]
+
+
 def stored_frame_indices(session: Session, job_id: str) -> list[int]:
     """Frames of a job with stored results, in order (each appears once: they are upserted)."""
     return list(
