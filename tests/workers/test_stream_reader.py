@@ -10,10 +10,10 @@ import pytest
 from tenken.events import FINDINGS, InProcessBus
 from tests.workers.conftest import DETECTOR
 from tests.workers.mjpeg_server import serve_mjpeg
-from worker.live import encode_jpeg
 from vision.live.pipeline import LocalDetector
 from vision.live.pose import PoseHistory
 from worker.detectors import get_detector
+from worker.live import encode_jpeg
 from worker.stream_reader import StreamConfig, run_stream
 
 
@@ -36,7 +36,13 @@ def hovering_drone(**extra: float) -> PoseHistory:
     poses = PoseHistory(max_age_s=2.0)
     now = time.time()
     for i in range(-2, 240):
-        state = {"timestamp_s": now + i * 0.5, "lat": 35.61, "lon": 140.11, "alt_m": 60.0, "heading_deg": 45.0}
+        state = {
+            "timestamp_s": now + i * 0.5,
+            "lat": 35.61,
+            "lon": 140.11,
+            "alt_m": 60.0,
+            "heading_deg": 45.0,
+        }
         poses.add({**state, **extra})
     return poses
 
@@ -63,7 +69,9 @@ def test_frames_after_the_telemetry_stopped_place_nothing(mjpeg_url):
 
     bus = InProcessBus()
     poses = PoseHistory(max_age_s=2.0)
-    poses.add({"timestamp_s": time.time() - 10.0, "lat": 35.61, "lon": 140.11, "alt_m": 60.0, "heading_deg": 0})
+    poses.add(
+        {"timestamp_s": time.time() - 10.0, "lat": 35.61, "lon": 140.11, "alt_m": 60.0, "heading_deg": 0}
+    )
     config = stream_config(mjpeg_url, incident_kinds=("D40",))
     run_stream(config, LocalDetector(get_detector(DETECTOR).detector), bus, poses)
     findings = [e.data for e in bus.read([FINDINGS], "0-0", timeout_s=0.1, limit=10_000)]
@@ -86,7 +94,9 @@ def test_stream_findings_seen_in_enough_frames_become_incidents_published_once(m
     bus = InProcessBus()
     # The painted potholes stand in for fires: this test is about confirmation, not the model.
     config = stream_config(mjpeg_url, incident_kinds=("D40",))
-    run_stream(config, LocalDetector(get_detector(DETECTOR).detector), bus, hovering_drone(gimbal_pitch_deg=-90.0))
+    run_stream(
+        config, LocalDetector(get_detector(DETECTOR).detector), bus, hovering_drone(gimbal_pitch_deg=-90.0)
+    )
     events = [e.data for e in bus.read([INCIDENTS], "0-0", timeout_s=0.1, limit=10_000)]
     opened = [e for e in events if e["event"] == "opened"]
     assert opened, "a pothole seen in consecutive frames must be confirmed"

@@ -40,8 +40,7 @@ class Incident:
     sightings: int
     best_frame_id: int
     confirmation: IncidentState = field(default_factory=IncidentState.initial, repr=False)
-    # Running precision-weighted position: sum of weights and the weighted lat/lon sums.
-    weight_sum: float = field(default=0.0, repr=False)
+    moments: _Moments | None = field(default=None, repr=False)  # the sightings' weighted positions
     shared_error_m: float = field(default=0.0, repr=False)
 
     def as_event(self) -> dict[str, Any]:
@@ -106,6 +105,8 @@ class IncidentTracker:
     def _observe(self, frame: LiveFrame, sightings: Sequence[Sighting]) -> list[IncidentChange]:
         seen: set[str] = set()
         for s in sorted(sightings, key=lambda x: -x.confidence):
+            if s.error_m is not None and s.error_m > self.radius_m:
+                continue  # too uncertain to say which incident it is (a fast turn, a far oblique view)
             inc = self._match(s, frame.source)
             if inc is None:
                 inc = Incident(
@@ -157,22 +158,23 @@ class IncidentTracker:
 def absorb(inc: Incident, s: Sighting) -> Incident:
     """Fold a sighting into an incident: position weighted by precision, best frame by confidence.
 
-    The error keeps the part all sightings share (the drone's GNSS error), which averaging does not
-    reduce, and shrinks only the independent part (box, attitude, heading, timing).
+    The error (ce) keeps the part all sightings share (the drone's GNSS error), which averaging does
+    not reduce, shrinks the independent part (box, attitude, heading, timing) with more sightings,
+    and adds how far the sightings scatter around the mean (a large or partly seen object).
     """
     lat, lon, err = inc.lat, inc.lon, inc.error_m
-    weight_sum, shared = inc.weight_sum, inc.shared_error_m
+    moments, shared = inc.moments, inc.shared_error_m
     if s.lat is not None and s.lon is not None and s.error_m is not None:
         own = math.sqrt(max(s.error_m**2 - s.shared_error_m**2, 0.25))  # at least 0.5 m per sighting
         w = 1.0 / own**2
-        if lat is None or lon is None or weight_sum == 0.0:
-            lat, lon, weight_sum, shared = s.lat, s.lon, w, s.shared_error_m
+        if moments is None:
+            moments = _Moments(s.lat, s.lon)
+            shared = s.shared_error_m
         else:
-            lat = (lat * weight_sum + s.lat * w) / (weight_sum + w)
-            lon = (lon * weight_sum + s.lon * w) / (weight_sum + w)
-            weight_sum += w
             shared = min(shared, s.shared_error_m)
-        err = math.hypot(shared, math.sqrt(1.0 / weight_sum))
+        moments = moments.add(s.lat, s.lon, w)
+        lat, lon = moments.mean_latlon()
+        err = math.sqrt(shared**2 + 1.0 / moments.w + moments.scatter_m2())
     best = s.frame_id if s.confidence >= inc.confidence else inc.best_frame_id
     return replace(
         inc,
@@ -183,9 +185,39 @@ def absorb(inc: Incident, s: Sighting) -> Incident:
         confidence=max(inc.confidence, s.confidence),
         sightings=inc.sightings + 1,
         best_frame_id=best,
-        weight_sum=weight_sum,
+        moments=moments,
         shared_error_m=shared,
     )
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """Precision-weighted sums of sighting positions in metres around the first sighting."""
+
+    lat0: float
+    lon0: float
+    w: float = 0.0
+    wx: float = 0.0
+    wy: float = 0.0
+    wrr: float = 0.0
+
+    def add(self, lat: float, lon: float, weight: float) -> _Moments:
+        x, y = LocalProjection(self.lat0, self.lon0).to_xy(lat, lon)
+        return replace(
+            self,
+            w=self.w + weight,
+            wx=self.wx + weight * x,
+            wy=self.wy + weight * y,
+            wrr=self.wrr + weight * (x * x + y * y),
+        )
+
+    def mean_latlon(self) -> tuple[float, float]:
+        return LocalProjection(self.lat0, self.lon0).to_latlon(self.wx / self.w, self.wy / self.w)
+
+    def scatter_m2(self) -> float:
+        """Weighted mean squared distance of the sightings from their mean."""
+        mx, my = self.wx / self.w, self.wy / self.w
+        return max(self.wrr / self.w - mx * mx - my * my, 0.0)
 
 
 def _in_view(inc: Incident, frame: LiveFrame, view: Polygon | None, proj: LocalProjection | None) -> bool:
