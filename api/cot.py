@@ -4,7 +4,7 @@ The forwarder follows the live bus (so incidents raised by any worker reach TAK)
 changes and drone states into CoT (`api.cot_xml`) and writes them over TCP, UDP or TLS (`cot_url`:
 tcp://host:8087, udp://host:6969, tls://host:8089 with client certificates). It throttles: a drone at
 most once a second; an incident when it opens or closes, when it moves or its ce changes by more
-than `MOVED_M`, else at most every `incident_update_interval_s`. A closed incident is sent once
+than a few metres, else at most every `incident_update_interval_s`. A closed incident is sent once
 more as stale and then deleted.
 """
 
@@ -18,12 +18,11 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from api.cot_xml import INCIDENT_COT_TYPE, delete_cot, incident_cot, incident_uid, telemetry_cot
+from api.incident_throttle import UpdateThrottle
 from tenken.events import INCIDENTS, TELEMETRY, EventBus
-from tenken.geo import distance_m
 from tenken.settings import Settings
 
 with warnings.catch_warnings():  # pytak warns about optional extras (cryptography) at import
@@ -33,7 +32,6 @@ with warnings.catch_warnings():  # pytak warns about optional extras (cryptograp
 log = logging.getLogger(__name__)
 
 TELEMETRY_MIN_INTERVAL_S = 1.0  # TAK clients need no more than one position a second per drone
-MOVED_M = 2.0  # an incident update that moves it less than this (and its ce less) waits its turn
 
 
 def pytak_config(settings: Settings) -> configparser.SectionProxy:
@@ -53,15 +51,6 @@ def pytak_config(settings: Settings) -> configparser.SectionProxy:
     return parser["tenken"]
 
 
-@dataclass(frozen=True)
-class _Sent:
-    at_s: float
-    lat: float
-    lon: float
-    error_m: float | None
-    state: str
-
-
 class CotForwarder:
     """A background thread that follows INCIDENTS and TELEMETRY and writes CoT to the TAK server,
     reconnecting after a lost connection (events published meanwhile are sent on reconnect)."""
@@ -76,7 +65,7 @@ class CotForwarder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_position_s: dict[str, float] = {}
-        self._incidents: dict[str, _Sent] = {}
+        self._throttle = UpdateThrottle(settings.incident_update_interval_s)
 
     def start(self, bus: EventBus) -> None:
         # Fix the starting point now, so events published while the thread starts are not skipped.
@@ -106,26 +95,11 @@ class CotForwarder:
         return [message]
 
     def _incident_messages(self, data: dict[str, Any], now: float) -> list[bytes]:
-        if data.get("lat") is None or data.get("lon") is None:
-            return []
-        uid = incident_uid(data)
-        state = str(data.get("state", "open"))
-        error = None if data.get("error_m") is None else float(data["error_m"])
-        last = self._incidents.get(uid)
-        if last is not None and state == last.state == "open":
-            moved = distance_m(last.lat, last.lon, float(data["lat"]), float(data["lon"]))
-            ce_changed = (error is None) != (last.error_m is None) or (
-                error is not None and last.error_m is not None and abs(error - last.error_m) > MOVED_M
-            )
-            due = now - last.at_s >= self.settings.incident_update_interval_s
-            if moved <= MOVED_M and not ce_changed and not due:
-                return []
-        if last is not None and state == last.state == "closed":
-            return []  # deleted already
         message = incident_cot(data, self.settings.cot_stale_s, now)
-        assert message is not None
-        self._incidents[uid] = _Sent(now, float(data["lat"]), float(data["lon"]), error, state)
-        if state == "closed":
+        uid = incident_uid(data)
+        if message is None or not self._throttle.due(uid, data, now):
+            return []
+        if data.get("state") == "closed":
             return [message, delete_cot(uid, INCIDENT_COT_TYPE, now)]
         return [message]
 

@@ -87,7 +87,7 @@ def incident_cot(incident: dict[str, Any], stale_s: float, now_s: float) -> byte
     if incident.get("lat") is None or incident.get("lon") is None:
         return None
     closed = incident.get("state") == "closed"
-    label = incident.get("id", incident.get("incident_id"))
+    label = incident.get("key") or incident.get("incident_id") or incident.get("id")
     error = incident.get("error_m")
     event = cot_event(
         uid=incident_uid(incident),

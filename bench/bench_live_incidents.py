@@ -107,7 +107,9 @@ def fly(label: str, world: SyntheticWorld, mission: Any, args: argparse.Namespac
                 opened[change.incident.incident_id] = change.incident
             updates += change.event == "updated"
     final = [pipeline.tracker.incidents.get(k, v) for k, v in opened.items()]
-    counts = {k: sum(1 for i in final if i.kind == k) for k in sorted({i.kind for i in final})}
+    placed = [i for i in final if i.lat is not None]
+    counts = {k: sum(1 for i in placed if i.kind == k) for k in sorted({i.kind for i in placed})}
+    unplaced = len(final) - len(placed)
     planted = sorted(p.kind for p in world.patches)
     errors, ces = [], []
     for patch in world.patches:
@@ -117,7 +119,7 @@ def fly(label: str, world: SyntheticWorld, mission: Any, args: argparse.Namespac
             errors.append(distance_m(patch.lat, patch.lon, best.lat, best.lon))
             ces.append(best.error_m or 0.0)
     print(f"{label}: {len(shots)} frames in {time.perf_counter() - started:.0f} s; planted {planted}; "
-          f"incidents opened {counts}; 'updated' changes {updates}")  # fmt: skip
+          f"placed incidents opened {counts}, unplaced {unplaced}; 'updated' changes {updates}")  # fmt: skip
     if errors:
         print(f"  error to the planted patch: median {statistics.median(errors):.1f} m, "
               f"worst {max(errors):.1f} m; claimed ce {', '.join(f'{c:.1f}' for c in ces)} m; "
