@@ -42,6 +42,10 @@ def _load(name: str, path: Path) -> Any:
     return module
 
 
+import tenken.settings  # noqa: E402
+
+# The simulated camera's optics (73.7°) for code from before the settings' drone camera profile.
+vars(tenken.settings).setdefault("DRONE_CAMERA_HFOV_DEG", 73.7)
 mission_frames = _load("mission_frames", ROOT / "drone" / "sim" / "mission_frames.py")
 
 HOME = (35.6074, 140.1065)
@@ -95,7 +99,8 @@ def fly(label: str, world: SyntheticWorld, mission: Any, args: argparse.Namespac
     opened: dict[str, Any] = {}
     updates = 0
     started = time.perf_counter()
-    shots = list(mission_frames.fly_mission(world, mission, every_s=0.2, width_px=1280, height_px=720))
+    size = (640, 360) if args.detector == "colour" else (1280, 720)  # the stand-in is tuned at 640 px
+    shots = list(mission_frames.fly_mission(world, mission, every_s=0.2, width_px=size[0], height_px=size[1]))
     last = shots[-1]
     shots += [mission_frames.MissionFrame(last.timestamp_s + 0.2 * k, last.image, last.true_pose)
               for k in range(1, 300)]  # fmt: skip

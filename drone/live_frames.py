@@ -14,10 +14,16 @@ from vision.live.sightings import LiveFrame
 
 
 def drone_pose(
-    state: VehicleState, *, hfov_deg: float = DRONE_CAMERA_HFOV_DEG, gps_error_m: float = DRONE_GPS_ERROR_M
+    state: VehicleState,
+    *,
+    hfov_deg: float = DRONE_CAMERA_HFOV_DEG,
+    gps_error_m: float = DRONE_GPS_ERROR_M,
+    speed_mps: float = 0.0,
+    yaw_rate_dps: float = 0.0,
 ) -> DronePose | None:
     """The camera pose for a vehicle state, or None without a position or heading."""
-    return pose_from_state(state.to_dict(), hfov_deg=hfov_deg, gps_error_m=gps_error_m)
+    motion = {"track_speed_mps": speed_mps, "yaw_rate_dps": yaw_rate_dps}
+    return pose_from_state(state.to_dict() | motion, hfov_deg=hfov_deg, gps_error_m=gps_error_m)
 
 
 def live_frame(
@@ -28,5 +34,13 @@ def live_frame(
     gps_error_m: float = DRONE_GPS_ERROR_M,
 ) -> LiveFrame:
     """The live pipeline's frame for a captured one (pose None when telemetry did not cover it)."""
-    pose = drone_pose(frame.pose, hfov_deg=hfov_deg, gps_error_m=gps_error_m) if frame.pose else None
+    pose = None
+    if frame.pose is not None:
+        pose = drone_pose(
+            frame.pose,
+            hfov_deg=hfov_deg,
+            gps_error_m=gps_error_m,
+            speed_mps=frame.speed_mps,
+            yaw_rate_dps=frame.yaw_rate_dps,
+        )
     return LiveFrame(source, frame.frame_index, frame.timestamp_s, frame.image, pose)

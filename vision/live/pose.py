@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tenken.geo import CameraModel
+from tenken.geo import CameraModel, distance_m
 from tenken.settings import DRONE_CAMERA_HFOV_DEG, DRONE_GPS_ERROR_M
 
 NADIR_DEG = 90.0
@@ -86,7 +86,7 @@ def pose_from_state(
         gimbal_pitch_deg=below_horizon_deg(state.get("gimbal_pitch_deg")),
         hfov_deg=hfov_deg,
         gps_error_m=gps_error_m,
-        speed_mps=float(state.get("groundspeed_mps") or 0.0),
+        speed_mps=max(float(state.get("groundspeed_mps") or 0.0), float(state.get("track_speed_mps") or 0.0)),
         yaw_rate_dps=float(state.get("yaw_rate_dps") or 0.0),
     )
 
@@ -107,6 +107,10 @@ def _interpolate(a: Mapping[str, Any], b: Mapping[str, Any], t: float) -> dict[s
         delta = (float(hb) - float(ha) + 180.0) % 360.0 - 180.0
         out["heading_deg"] = (float(ha) + f * delta) % 360.0
         out["yaw_rate_dps"] = delta / (tb - ta) if tb > ta else 0.0
+    if tb > ta and None not in (a.get("lat"), a.get("lon"), b.get("lat"), b.get("lon")):
+        # speed on the clock the frames are stamped with (a simulator run faster than real time too)
+        moved = distance_m(float(a["lat"]), float(a["lon"]), float(b["lat"]), float(b["lon"]))
+        out["track_speed_mps"] = moved / (tb - ta)
     out["timestamp_s"] = t
     return out
 
