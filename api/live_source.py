@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -58,10 +59,10 @@ class LiveSourceSpec:
         return cls(source_id.strip(), url.strip(), **defaults)  # type: ignore[arg-type]
 
 
-def incident_detector(model_name: str, conf: float | None = None) -> Detector:
+def incident_detector(model_name: str, conf: float | None = None, models_dir: Path | None = None) -> Detector:
     """The shipped incident model by name, in the best format for this machine, at `conf` (else the
     model's own threshold)."""
-    info = get_model(model_name)
+    info = get_model(model_name, models_dir)
     threshold = info.threshold(conf)
     return load_detector(info.weights_path(), names=info.classes, imgsz=info.imgsz, conf=threshold)
 
@@ -86,11 +87,11 @@ class LiveSource:
         self.every_s = spec.every_s if spec.every_s is not None else settings.live_every_s
         person = bool(settings.live_person_detection)
         conf = spec.conf if spec.conf is not None else settings.live_conf
-        model = detector if detector is not None else incident_detector(spec.model, conf)
+        model = detector if detector is not None else incident_detector(spec.model, conf, settings.models_dir)
         self.detector = live_detector(model, person)
         classifier = None
         if spec.scene_model:
-            classifier = load_classifier(get_model(spec.scene_model).weights_path())
+            classifier = load_classifier(get_model(spec.scene_model, settings.models_dir).weights_path())
         self.pipeline = LivePipeline(
             spec.source_id,
             self.detector,
