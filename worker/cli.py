@@ -254,7 +254,7 @@ def stream(
     through Redis; otherwise detection runs in this process.
     """
     from vision.classifier import load_classifier
-    from vision.live.pipeline import LiveDetector, LocalDetector, live_threshold
+    from vision.live.pipeline import LiveDetector, LocalDetector
     from vision.live.pose import PoseHistory
     from vision.live.telemetry_feed import TelemetryFollower
     from vision.registry import get_model
@@ -274,7 +274,7 @@ def stream(
         max_frames=max_frames,
     )
     info = describe_detector(model)[0]
-    threshold = live_threshold(info.conf, conf if conf is not None else settings.live_conf)
+    threshold = info.threshold(conf if conf is not None else settings.live_conf)
     detector: LiveDetector
     if settings.broker_url:
         from worker.app import make_celery, queue_names

@@ -168,12 +168,3 @@ class LivePipeline:
             if wanted and result.confidence >= self.scene_threshold:
                 scenes[i].append((result.label, result.confidence))
         return scenes
-
-
-def live_threshold(model_conf: float, given: float | None) -> float:
-    """The detection threshold of a live feed: `given` (option or setting `live_conf`), else the model's.
-
-    >>> live_threshold(0.35, None), live_threshold(0.35, 0.2)
-    (0.35, 0.2)
-    """
-    return model_conf if given is None else given
