@@ -41,6 +41,7 @@ class Incident:
     best_frame_id: int
     confirmation: IncidentState = field(default_factory=IncidentState.initial, repr=False)
     moments: _Moments | None = field(default=None, repr=False)  # the sightings' weighted positions
+    best_sighting_error_m: float | None = field(default=None, repr=False)
     shared_error_m: float = field(default=0.0, repr=False)
 
     def as_event(self) -> dict[str, Any]:
@@ -160,10 +161,12 @@ def absorb(inc: Incident, s: Sighting) -> Incident:
 
     The error (ce) keeps the part all sightings share (the drone's GNSS error), which averaging does
     not reduce, shrinks the independent part (box, attitude, heading, timing) with more sightings,
-    and adds how far the sightings scatter around the mean (a large or partly seen object).
+    and adds how far the sightings scatter around the mean (a large or partly seen object). Box
+    errors are not truly independent (a model that boxes a whole smoky view does so every frame),
+    so it never claims less than half the best single sighting's error.
     """
     lat, lon, err = inc.lat, inc.lon, inc.error_m
-    moments, shared = inc.moments, inc.shared_error_m
+    moments, shared, best_error = inc.moments, inc.shared_error_m, inc.best_sighting_error_m
     if s.lat is not None and s.lon is not None and s.error_m is not None:
         own = math.sqrt(max(s.error_m**2 - s.shared_error_m**2, 0.25))  # at least 0.5 m per sighting
         w = 1.0 / own**2
@@ -174,7 +177,8 @@ def absorb(inc: Incident, s: Sighting) -> Incident:
             shared = min(shared, s.shared_error_m)
         moments = moments.add(s.lat, s.lon, w)
         lat, lon = moments.mean_latlon()
-        err = math.sqrt(shared**2 + 1.0 / moments.w + moments.scatter_m2())
+        best_error = s.error_m if best_error is None else min(best_error, s.error_m)
+        err = max(math.sqrt(shared**2 + 1.0 / moments.w + moments.scatter_m2()), best_error / 2)
     best = s.frame_id if s.confidence >= inc.confidence else inc.best_frame_id
     return replace(
         inc,
@@ -187,6 +191,7 @@ def absorb(inc: Incident, s: Sighting) -> Incident:
         best_frame_id=best,
         moments=moments,
         shared_error_m=shared,
+        best_sighting_error_m=best_error,
     )
 
 
