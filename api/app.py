@@ -89,7 +89,9 @@ def create_app(
         if running.cot is not None:
             running.cot.start(running.bus)
         if running.recorder is None:
-            running.recorder = IncidentRecorder(running.store, running.bus)
+            running.recorder = IncidentRecorder(
+                running.store, running.bus, update_interval_s=settings.incident_update_interval_s
+            )
             running.recorder.start()
         if running.hub is None:
             running.hub = LiveHub(running.bus, token_check=partial(_valid_token_ids, running.store))

@@ -23,11 +23,8 @@ def serve(
     live_scene: str = typer.Option(
         "scene", "--live-scene", help="Scene classifier for --live feeds (landslide, flood); '' for none."
     ),
-    live_every_s: float = typer.Option(
-        0.2, "--live-every-s", min=0.02, help="Seconds between analysed frames."
-    ),
-    live_hfov: float = typer.Option(
-        78.0, "--live-hfov", min=10.0, max=170.0, help="Drone camera field of view."
+    live_every_s: float | None = typer.Option(
+        None, "--live-every-s", min=0.02, help="Seconds between analysed frames (setting live_every_s)."
     ),
 ) -> None:
     """Run the command-post API and live map at http://HOST:PORT/map.
@@ -41,7 +38,7 @@ def serve(
 
     settings = get_settings()
     specs = [
-        LiveSourceSpec.parse(text, model=live_model, every_s=live_every_s, hfov_deg=live_hfov)
+        LiveSourceSpec.parse(text, model=live_model, scene_model=live_scene or None, every_s=live_every_s)
         for text in live
     ]
     if len({s.source_id for s in specs}) != len(specs):

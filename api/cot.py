@@ -1,8 +1,11 @@
-"""Cursor-on-Target output: incidents and drone positions sent to a TAK server with pytak.
+"""Cursor-on-Target output: incidents and drone positions sent to a TAK server (pytak's transports).
 
-The forwarder follows the live bus (so incidents raised by any worker reach TAK), turns each
-incident change and drone state into a CoT `<event>` and writes it over TCP, UDP or TLS
-(`cot_url`: tcp://host:8087, udp://host:6969, tls://host:8089 with client certificates).
+The forwarder follows the live bus (so incidents raised by any worker reach TAK), turns incident
+changes and drone states into CoT (`api.cot_xml`) and writes them over TCP, UDP or TLS (`cot_url`:
+tcp://host:8087, udp://host:6969, tls://host:8089 with client certificates). It throttles: a drone at
+most once a second; an incident when it opens or closes, when it moves or its ce changes by more
+than a few metres, else at most every `incident_update_interval_s`. A closed incident is sent once
+more as stale and then deleted.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import logging
 import threading
 import time
 import warnings
-import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 
+from api.cot_xml import INCIDENT_COT_TYPE, delete_cot, incident_cot, incident_uid, telemetry_cot
+from api.incident_throttle import UpdateThrottle
 from tenken.events import INCIDENTS, TELEMETRY, EventBus
 from tenken.settings import Settings
 
@@ -26,80 +31,7 @@ with warnings.catch_warnings():  # pytak warns about optional extras (cryptograp
 
 log = logging.getLogger(__name__)
 
-UID_PREFIX = "tenken"
-INCIDENT_COT_TYPE = "b-m-p-s-p-i"  # a spot-map point of interest: every TAK client draws it
-DRONE_COT_TYPE = "a-f-A-M-H-Q"  # friendly, air, rotary-wing UAV
 TELEMETRY_MIN_INTERVAL_S = 1.0  # TAK clients need no more than one position a second per drone
-UNKNOWN = 9999999.0  # CoT's "not known" for hae/ce/le
-
-
-def _with_detail(event: ET.Element, callsign: str, remarks: str) -> ET.Element:
-    detail = event.find("detail")
-    if detail is None:
-        detail = ET.SubElement(event, "detail")
-    ET.SubElement(detail, "contact", callsign=callsign)
-    ET.SubElement(detail, "remarks").text = remarks
-    return event
-
-
-def incident_cot(incident: dict[str, Any], stale_s: float) -> bytes | None:
-    """An incident as a CoT point of interest; a closed incident goes stale at once (TAK drops it).
-
-    Takes both the store's events (`id`, `key`) and the live pipeline's (`incident_id`); None while
-    the incident has no position on the ground.
-    """
-    if incident.get("lat") is None or incident.get("lon") is None:
-        return None
-    ident = incident.get("key") or incident.get("incident_id") or incident["id"]
-    label = incident.get("id", incident.get("incident_id"))
-    closed = incident.get("state") == "closed"
-    event = pytak.gen_cot_xml(
-        lat=incident["lat"],
-        lon=incident["lon"],
-        ce=float(incident.get("error_m") or UNKNOWN),
-        hae=UNKNOWN,
-        le=UNKNOWN,
-        uid=f"{UID_PREFIX}-incident-{ident}",
-        stale=1 if closed else stale_s,  # pytak treats 0 as "default"; one second is "now"
-        cot_type=INCIDENT_COT_TYPE,
-    )
-    assert event is not None
-    kind = str(incident["kind"])
-    remarks = (
-        f"Tenken {kind} incident {label} {incident.get('state', 'open')}: "
-        f"confidence {float(incident.get('confidence', 0)):.2f}, seen by {incident.get('source', '?')}"
-    )
-    return ET.tostring(_with_detail(event, f"{kind.upper()} {label}", remarks))
-
-
-def telemetry_cot(state: dict[str, Any], stale_s: float) -> bytes | None:
-    """A drone's position as a CoT air track; None while it has no position."""
-    if state.get("lat") is None or state.get("lon") is None:
-        return None
-    vehicle = str(state.get("vehicle_id", "drone"))
-    event = pytak.gen_cot_xml(
-        lat=state["lat"],
-        lon=state["lon"],
-        hae=UNKNOWN if state.get("alt_m") is None else float(state["alt_m"]),
-        ce=UNKNOWN,
-        le=UNKNOWN,
-        uid=f"{UID_PREFIX}-drone-{vehicle}",
-        stale=stale_s,
-        cot_type=DRONE_COT_TYPE,
-    )
-    assert event is not None
-    battery = state.get("battery_pct")
-    remarks = f"mode {state.get('mode') or '?'}, battery {'?' if battery is None else f'{battery:.0f} %'}"
-    _with_detail(event, vehicle, remarks)
-    detail = event.find("detail")
-    assert detail is not None
-    ET.SubElement(
-        detail,
-        "track",
-        course=f"{float(state.get('heading_deg') or 0.0):.1f}",
-        speed=f"{float(state.get('groundspeed_mps') or 0.0):.1f}",
-    )
-    return ET.tostring(event)
 
 
 def pytak_config(settings: Settings) -> configparser.SectionProxy:
@@ -123,13 +55,17 @@ class CotForwarder:
     """A background thread that follows INCIDENTS and TELEMETRY and writes CoT to the TAK server,
     reconnecting after a lost connection (events published meanwhile are sent on reconnect)."""
 
-    def __init__(self, settings: Settings, *, reconnect_s: float = 2.0) -> None:
+    def __init__(
+        self, settings: Settings, *, reconnect_s: float = 2.0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.reconnect_s = reconnect_s
+        self.clock = clock
         self.sent = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_position_s: dict[str, float] = {}
+        self._throttle = UpdateThrottle(settings.incident_update_interval_s)
 
     def start(self, bus: EventBus) -> None:
         # Fix the starting point now, so events published while the thread starts are not skipped.
@@ -144,18 +80,28 @@ class CotForwarder:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def messages(self, channel: str, data: dict[str, Any]) -> bytes | None:
-        stale_s = self.settings.cot_stale_s
+    def messages(self, channel: str, data: dict[str, Any]) -> list[bytes]:
+        """The CoT to send for one bus event (none when throttled or without a position)."""
+        now = self.clock()
         if channel == INCIDENTS:
-            return incident_cot(data, stale_s)
+            return self._incident_messages(data, now)
         vehicle = str(data.get("vehicle_id", "drone"))
-        now = time.monotonic()
-        if now - self._last_position_s.get(vehicle, -1e9) < TELEMETRY_MIN_INTERVAL_S:
-            return None
-        message = telemetry_cot(data, stale_s)
-        if message is not None:
-            self._last_position_s[vehicle] = now
-        return message
+        if now - self._last_position_s.get(vehicle, -1e18) < TELEMETRY_MIN_INTERVAL_S:
+            return []
+        message = telemetry_cot(data, self.settings.cot_stale_s, now, self.settings.drone_gps_error_m)
+        if message is None:
+            return []
+        self._last_position_s[vehicle] = now
+        return [message]
+
+    def _incident_messages(self, data: dict[str, Any], now: float) -> list[bytes]:
+        message = incident_cot(data, self.settings.cot_stale_s, now)
+        uid = incident_uid(data)
+        if message is None or not self._throttle.due(uid, data, now):
+            return []
+        if data.get("state") == "closed":
+            return [message, delete_cot(uid, INCIDENT_COT_TYPE, now)]
+        return [message]
 
     async def _run(self, bus: EventBus, after_id: str) -> None:
         last = after_id
@@ -170,8 +116,7 @@ class CotForwarder:
                 while not self._stop.is_set():
                     events = await asyncio.to_thread(bus.read, (INCIDENTS, TELEMETRY), last, 0.5)
                     for event in events:
-                        message = self.messages(event.channel, event.data)
-                        if message is not None:
+                        for message in self.messages(event.channel, event.data):
                             await _send(writer, message)
                             self.sent += 1
                         last = event.event_id

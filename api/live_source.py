@@ -13,35 +13,40 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from api.video import live_video_of
-from api.video_feed import DetectionTap, boxes_of
+from api.video_feed import boxes_of
 from tenken.errors import ConfigError, TenkenError
+from tenken.settings import Settings
 from vision.classifier import load_classifier
 from vision.detector import Detector, load_detector
-from vision.live import LiveFrame, LivePipeline, drone_pose_from_telemetry
+from vision.live.incidents import IncidentTracker
+from vision.live.pipeline import LivePipeline
+from vision.live.pose import PoseHistory, pose_from_state
+from vision.live.sampling import sample_frames
+from vision.live.sightings import LiveFrame
+from vision.live.telemetry_feed import TelemetryFollower
 from vision.person import live_detector, live_kinds
 from vision.registry import get_model
-from worker.stream_reader import TelemetryHistory, sample_frames
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class LiveSourceSpec:
-    """One live feed: its id (the drone's or camera's name) and where to read it."""
+    """One live feed: its id (the drone's name, as its telemetry names it) and where to read it.
+    Sampling, optics and threshold are settings (`live_every_s`, `drone_camera_hfov_deg`, `live_conf`)
+    unless given here."""
 
     source_id: str
     url: str
     model: str = "fire"
     scene_model: str | None = "scene"  # landslides and floods come from the scene classifier
-    every_s: float = 0.2
-    hfov_deg: float = 78.0
-    # Alerts are confirmed over several frames, so a lower threshold than the box-F1 optimum finds more
-    # fires at no cost in false alarms (fire model card: image-level recall 0.82 vs 0.65, none false).
-    conf: float | None = 0.2
+    every_s: float | None = None
+    conf: float | None = None
 
     @classmethod
     def parse(cls, text: str, **defaults: object) -> LiveSourceSpec:
@@ -54,55 +59,80 @@ class LiveSourceSpec:
         return cls(source_id.strip(), url.strip(), **defaults)  # type: ignore[arg-type]
 
 
-def incident_detector(model_name: str, conf: float | None = None) -> Detector:
-    """The shipped incident model by name, in the best format for this machine."""
-    info = get_model(model_name)
+def incident_detector(model_name: str, conf: float | None = None, models_dir: Path | None = None) -> Detector:
+    """The shipped incident model by name, in the best format for this machine, at `conf` (else the
+    model's own threshold)."""
+    info = get_model(model_name, models_dir)
     threshold = info.threshold(conf)
     return load_detector(info.weights_path(), names=info.classes, imgsz=info.imgsz, conf=threshold)
 
 
+def shared_tracker(app: FastAPI) -> IncidentTracker:
+    """The one incident map of this command post: the feeds of several drones merge into it."""
+    tracker = getattr(app.state, "live_tracker", None)
+    if tracker is None:
+        tracker = app.state.live_tracker = IncidentTracker("live")
+    assert isinstance(tracker, IncidentTracker)
+    return tracker
+
+
 class LiveSource:
-    """A thread reading one feed until it ends or `stop()` is called."""
+    """A thread driving the live pipeline over one feed until it ends or `stop()` is called."""
 
     def __init__(self, app: FastAPI, spec: LiveSourceSpec, detector: Detector | None = None) -> None:
         services = app.state.services
+        settings: Settings = services.settings
         self.spec = spec
-        person = bool(services.settings.live_person_detection)
-        model = detector if detector is not None else incident_detector(spec.model, spec.conf)
-        self.tap = DetectionTap(live_detector(model, person))  # type: ignore[arg-type]
+        self.settings = settings
+        self.every_s = spec.every_s if spec.every_s is not None else settings.live_every_s
+        person = bool(settings.live_person_detection)
+        conf = spec.conf if spec.conf is not None else settings.live_conf
+        model = detector if detector is not None else incident_detector(spec.model, conf, settings.models_dir)
+        self.detector = live_detector(model, person)
         classifier = None
         if spec.scene_model:
-            classifier = load_classifier(get_model(spec.scene_model).weights_path())
+            classifier = load_classifier(get_model(spec.scene_model, settings.models_dir).weights_path())
         self.pipeline = LivePipeline(
             spec.source_id,
-            self.tap,
+            self.detector,
             classifier=classifier,
             publish=services.bus.publish,
             kinds=live_kinds(person),
+            tracker=shared_tracker(app),
         )
-        self.telemetry = TelemetryHistory(services.bus)
+        self.poses = PoseHistory(settings.live_max_pose_age_s)
+        self.telemetry = TelemetryFollower(services.bus, self.poses, spec.source_id)
         self.feed = live_video_of(app).feed(spec.source_id)
         self.frames = 0
+        self.frames_without_pose = 0
         self.error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"live-{spec.source_id}", daemon=True)
 
     def start(self) -> LiveSource:
+        self.telemetry.start()
         self._thread.start()
         return self
 
     def _run(self) -> None:
+        settings = self.settings
         try:
-            for index, timestamp_s, image in sample_frames(self.spec.url, self.spec.every_s):
+            for index, timestamp_s, image in sample_frames(self.spec.url, self.every_s):
                 if self._stop.is_set():
                     break
-                state = self.telemetry.pose_at(timestamp_s)
-                pose = drone_pose_from_telemetry(state, self.spec.hfov_deg) if state else None
+                state = self.poses.state_at(timestamp_s)
+                pose = None
+                if state is not None:
+                    pose = pose_from_state(
+                        state, hfov_deg=settings.drone_camera_hfov_deg, gps_error_m=settings.drone_gps_error_m
+                    )
+                if pose is None:
+                    self.frames_without_pose += 1
                 frame = LiveFrame(self.spec.source_id, index, timestamp_s, image, pose)
-                self.pipeline.process([frame])
+                [result] = self.pipeline.finish(self.pipeline.submit([frame]))
                 self.feed.push(
                     frame,
-                    boxes=boxes_of(self.tap.last[0], sorted(self.pipeline.kinds)),
+                    boxes=boxes_of(result.detections, sorted(self.pipeline.kinds)),
                     incidents=self.pipeline.tracker.open_incidents(),
                     telemetry=state,
                 )

@@ -128,6 +128,13 @@ class Telemetry(BaseModel):
     footprint: FootprintPolygon | None = None
 
 
+class DroneTrack(BaseModel):
+    """A drone's recorded track: `points` are [timestamp_s, lat, lon], oldest first."""
+
+    vehicle_id: str
+    points: list[list[float]]
+
+
 class Published(BaseModel):
     event_id: str
 

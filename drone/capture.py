@@ -16,6 +16,7 @@ import numpy as np
 
 from drone.state import StateHistory, VehicleState
 from tenken.errors import VideoError
+from tenken.geo import distance_m
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,26 @@ class PosedFrame:
     timestamp_s: float  # UNIX time of exposure (arrival time minus the configured latency for streams)
     image: np.ndarray
     pose: VehicleState | None
+    # How fast the vehicle moved and turned around that time, on the frames' clock: how far a small
+    # frame-to-telemetry timing error moves the camera.
+    speed_mps: float = 0.0
+    yaw_rate_dps: float = 0.0
+
+
+MOTION_SPAN_S = 0.5
+
+
+def motion_at(poses: StateHistory, timestamp_s: float) -> tuple[float, float]:
+    """(speed m/s, yaw rate °/s) around `timestamp_s`, by central difference over `MOTION_SPAN_S`."""
+    a, b = poses.at(timestamp_s - MOTION_SPAN_S / 2), poses.at(timestamp_s + MOTION_SPAN_S / 2)
+    if a is None or b is None or not (a.has_position and b.has_position):
+        return 0.0, 0.0
+    assert a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None
+    speed = distance_m(a.lat, a.lon, b.lat, b.lon) / MOTION_SPAN_S
+    yaw = 0.0
+    if a.heading_deg is not None and b.heading_deg is not None:
+        yaw = ((b.heading_deg - a.heading_deg + 180.0) % 360.0 - 180.0) / MOTION_SPAN_S
+    return speed, yaw
 
 
 FrameSink = Callable[[PosedFrame], None] | queue.Queue[PosedFrame]
@@ -145,7 +166,8 @@ class FrameCapture:
                 pose = self.poses.at(timestamp_s)
                 if pose is None:
                     self.frames_without_pose += 1
-                self._deliver(PosedFrame(self.frames_read - 1, timestamp_s, image, pose))
+                speed, yaw = motion_at(self.poses, timestamp_s)
+                self._deliver(PosedFrame(self.frames_read - 1, timestamp_s, image, pose, speed, yaw))
         finally:
             if cap is not None:
                 cap.release()

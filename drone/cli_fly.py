@@ -21,7 +21,7 @@ from drone.missions import (
     validate_mission,
 )
 from tenken.errors import ConfigError, MissionError
-from tenken.settings import get_settings
+from tenken.settings import DRONE_CAMERA_HFOV_DEG, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ CONNECT = typer.Option(
 )
 ALTITUDE = typer.Option(40.0, "--altitude-m", help="Flight altitude above home, metres.")
 SPEED = typer.Option(8.0, "--speed-mps", help="Ground speed along the mission, m/s.")
-HFOV = typer.Option(73.7, "--hfov-deg", help="Camera horizontal field of view.")
+HFOV = typer.Option(DRONE_CAMERA_HFOV_DEG, "--hfov-deg", help="Camera horizontal field of view.")
 VFOV = typer.Option(53.1, "--vfov-deg", help="Camera vertical field of view.")
 DRY_RUN = typer.Option(False, "--dry-run", help="Plan and check only; print the route as GeoJSON.")
 CONNECT_TIMEOUT = typer.Option(60.0, "--connect-timeout-s", help="Give up connecting after this long.")

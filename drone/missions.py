@@ -20,6 +20,7 @@ from shapely.validation import explain_validity
 
 from tenken.errors import MissionError
 from tenken.geo import LocalProjection, distance_m
+from tenken.settings import DRONE_CAMERA_HFOV_DEG
 
 LatLon = tuple[float, float]
 
@@ -35,7 +36,7 @@ class Waypoint:
 class CameraFov:
     """Field of view of the drone camera; `hfov_deg` spans the image width (across track when nadir)."""
 
-    hfov_deg: float = 73.7
+    hfov_deg: float = DRONE_CAMERA_HFOV_DEG
     vfov_deg: float = 53.1
 
     def __post_init__(self) -> None:

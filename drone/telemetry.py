@@ -13,6 +13,8 @@ from typing import Any
 
 from drone.state import StateHistory, VehicleState
 from tenken.geo import CameraModel, footprint
+from tenken.settings import DRONE_CAMERA_HFOV_DEG
+from vision.live.pose import below_horizon_deg
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ MIN_FOOTPRINT_ALT_M = 1.0  # on the ground the footprint is meaningless
 class CameraSpec:
     """The drone camera's optics; the pitch comes from the gimbal and the height from the altitude."""
 
-    hfov_deg: float = 73.7
+    hfov_deg: float = DRONE_CAMERA_HFOV_DEG
     width_px: int = 1280
     height_px: int = 720
 
@@ -40,7 +42,7 @@ def camera_footprint(
         return None
     model = CameraModel(
         height_m=state.alt_m,
-        pitch_deg=min(max(-state.gimbal_pitch_deg, 0.0), 90.0),
+        pitch_deg=below_horizon_deg(state.gimbal_pitch_deg),
         hfov_deg=camera.hfov_deg,
         width_px=camera.width_px,
         height_px=camera.height_px,

@@ -234,44 +234,64 @@ def status(
 
 def stream(
     source: str = typer.Argument(..., help="rtsp://, rtmp://, udp://, http:// (MJPEG) URL or a video file."),
-    model: str = typer.Option(..., "--model", help="Detector: shipped model name or 'module:Class'."),
+    model: str = typer.Option("fire", "--model", help="Detector: shipped model name or 'module:Class'."),
+    scene: str = typer.Option(
+        "scene", "--scene", help="Scene classifier (landslide, flood): shipped model name; '' for none."
+    ),
     stream_id: str | None = typer.Option(None, "--id", help="Name of this stream in published results."),
-    every_s: float = typer.Option(0.5, "--every-s", min=0.02, help="Seconds between sampled frames."),
+    every_s: float | None = typer.Option(
+        None, "--every-s", min=0.02, help="Seconds between sampled frames (setting live_every_s)."
+    ),
     batch: int = typer.Option(4, "--batch", min=1, max=64, help="Frames per inference task."),
-    conf: float | None = typer.Option(None, min=0.0, max=1.0, help="Confidence threshold."),
+    conf: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="Confidence threshold (setting live_conf, else the model's)."
+    ),
     max_frames: int | None = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
 ) -> None:
-    """Read a live video source, detect on sampled frames and publish results in order.
+    """Read a live video source, run the live pipeline on sampled frames and publish results in order.
 
-    With TENKEN_BROKER_URL set the frames go to the inference queue and results to Redis;
-    otherwise detection runs in this process.
+    With TENKEN_BROKER_URL set detection runs on the inference queue, telemetry and results go
+    through Redis; otherwise detection runs in this process.
     """
+    from vision.classifier import load_classifier
+    from vision.live.pipeline import LiveDetector, LocalDetector
+    from vision.live.pose import PoseHistory
+    from vision.live.telemetry_feed import TelemetryFollower
+    from vision.registry import get_model
     from worker.bus import make_bus
-    from worker.stream_reader import StreamConfig, TelemetryHistory, run_stream, submit_in_process
+    from worker.detectors import describe_detector, get_detector
+    from worker.stream_reader import StreamConfig, run_stream
 
     settings = get_settings()
     bus = make_bus(settings)
     config = StreamConfig(
         source=source,
         stream_id=stream_id or Path(source).stem or "stream",
-        model=model,
-        every_s=every_s,
+        every_s=every_s if every_s is not None else settings.live_every_s,
+        hfov_deg=settings.drone_camera_hfov_deg,
+        gps_error_m=settings.drone_gps_error_m,
         batch_frames=batch,
-        conf=conf,
         max_frames=max_frames,
     )
+    info = describe_detector(model)[0]
+    threshold = info.threshold(conf if conf is not None else settings.live_conf)
+    detector: LiveDetector
     if settings.broker_url:
         from worker.app import make_celery, queue_names
-        from worker.stream_reader import celery_submitter
+        from worker.remote_detector import CeleryDetector
 
-        submitter = celery_submitter(make_celery(settings), queue_names(settings).inference)
+        queue = queue_names(settings).inference
+        detector = CeleryDetector(make_celery(settings), queue, model, info.classes, threshold)
     else:
-        submitter = submit_in_process
-    telemetry = TelemetryHistory(bus if settings.broker_url else None)
+        detector = LocalDetector(get_detector(model).detector, threshold)
+    classifier = load_classifier(get_model(scene).weights_path()) if scene else None
+    poses = PoseHistory(settings.live_max_pose_age_s)
+    follower = TelemetryFollower(bus, poses, config.stream_id).start() if settings.broker_url else None
     try:
-        stats = run_stream(config, submitter, bus, telemetry)
+        stats = run_stream(config, detector, bus, poses, classifier=classifier)
     finally:
-        telemetry.close()
+        if follower is not None:
+            follower.close()
     typer.echo(
         f"{stats.frames_sent} frames in {stats.batches} batches; "
         f"{stats.published} frames with findings published"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import Operator, ServicesDep, Viewer
-from api.schemas import Published, Telemetry
+from api.schemas import DroneTrack, Published, Telemetry
 from api.sse import event_stream
 from tenken.events import CHANNELS, TELEMETRY
+from tenken.store.drone_tracks import drone_track, latest_drone_states
 
 router = APIRouter(prefix="/api", tags=["live"])
 
@@ -74,5 +75,24 @@ def post_telemetry(body: Telemetry, _operator: Operator, services: ServicesDep) 
 
 @router.get("/telemetry", response_model=list[Telemetry], summary="The newest state of each drone")
 def latest_telemetry(_viewer: Viewer, services: ServicesDep) -> list[Telemetry]:
+    """Posted since the server started, else as recorded in the store (a restarted command post)."""
+    with services.store.session() as session:
+        states = {s.get("vehicle_id") or "drone": s for s in latest_drone_states(session)}
     with services.lock:
-        return [Telemetry.model_validate(d) for d in services.latest_telemetry.values()]
+        states.update(services.latest_telemetry)
+    return [Telemetry.model_validate(states[k]) for k in sorted(states)]
+
+
+@router.get("/telemetry/{vehicle_id}/track", response_model=DroneTrack, summary="A drone's recorded track")
+def telemetry_track(
+    vehicle_id: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[\w.:-]+$")],
+    _viewer: Viewer,
+    services: ServicesDep,
+    since_s: Annotated[float | None, Query(description="Only points from this UNIX time on.")] = None,
+    limit: Annotated[int, Query(ge=1, le=20000, description="The newest this many points.")] = 5000,
+) -> DroneTrack:
+    """The drone's track as recorded from its telemetry (a point a second), oldest first, so a map
+    opened mid-flight or reloaded draws the whole flight."""
+    with services.store.session() as session:
+        points = drone_track(session, vehicle_id, since_s=since_s, limit=limit)
+    return DroneTrack(vehicle_id=vehicle_id, points=[[t, lat, lon] for t, lat, lon in points])

@@ -252,13 +252,15 @@
     });
   }
 
-  // Incidents come from the store (`id`, `key`) and straight from the live pipeline (`incident_id`,
-  // which the store keeps as `key`): the key is what identifies one incident across both.
+  // Incidents are shown as the store has them (`id`, `key`): the live pipeline's own changes
+  // (`incident_id`, no `id`) are recorded and re-announced by the server under the same key, so a
+  // reloaded page lists the same incidents under the same names. The key names an incident everywhere
+  // (here, on the video overlay and in TAK).
   function upsertIncident(raw) {
-    var key = String(raw.key || raw.incident_id || raw.id);
-    var data = Object.assign({}, raw, { key: key, label: raw.id !== undefined ? raw.id : raw.incident_id });
+    if (raw.incident_id !== undefined && raw.id === undefined) { return; }
+    var key = String(raw.key || raw.id);
+    var data = Object.assign({}, raw, { key: key, label: key });
     var entry = view.incidents[key];
-    if (entry) { data.label = entry.data.label; }
     var placed = typeof data.lat === "number" && typeof data.lon === "number";
     if (!entry) {
       entry = { data: data, marker: L.marker(placed ? L.latLng(data.lat, data.lon) : L.latLng(0, 0), { icon: incidentIcon(data), zIndexOffset: 1000 }) };
@@ -308,6 +310,19 @@
   });
 
   // --- drones ---------------------------------------------------------------------------------
+  // The recorded track first (a page opened mid-flight or reloaded), then the live states on top.
+  function loadTrack(vehicleId) {
+    return api("/api/telemetry/" + encodeURIComponent(vehicleId) + "/track", new URLSearchParams({ limit: String(TRACK_POINTS) }))
+      .then(function (track) {
+        var d = view.drones[vehicleId];
+        if (!d) { return; }
+        var live = d.track.getLatLngs();
+        var since = live.length ? d.trackStart : Infinity;
+        var recorded = track.points.filter(function (p) { return p[0] < since; }).map(function (p) { return L.latLng(p[1], p[2]); });
+        d.track.setLatLngs(recorded.concat(live).slice(-TRACK_POINTS));
+      });
+  }
+
   function updateDrone(data) {
     var id = data.vehicle_id || "drone";
     var d = view.drones[id];
@@ -329,6 +344,7 @@
       if (!d.marker) { d.marker = L.marker(latlng, { icon: icon, zIndexOffset: 2000, title: id }).addTo(droneLayer); }
       else { d.marker.setLatLng(latlng); d.marker.setIcon(icon); }
       var points = d.track.getLatLngs();
+      if (!points.length) { d.trackStart = data.timestamp_s; }
       points.push(latlng);
       if (points.length > TRACK_POINTS) { points.splice(0, points.length - TRACK_POINTS); }
       d.track.setLatLngs(points);
@@ -492,7 +508,10 @@
         loadDefects(),
         loadSegments(),
         api("/api/incidents", new URLSearchParams({ limit: "500" })).then(function (list) { list.forEach(upsertIncident); }),
-        api("/api/telemetry").then(function (list) { list.forEach(updateDrone); })
+        api("/api/telemetry").then(function (list) {
+          list.forEach(updateDrone);
+          return Promise.all(list.map(function (s) { return loadTrack(s.vehicle_id || "drone"); }));
+        })
       ]);
     }).then(function () {
       if (!started) { fitToData(); }
@@ -513,6 +532,7 @@
   window.tenkenLive = {
     view: view, map: map, clusters: clusters,
     defectCount: function () { return Object.keys(view.defects).length; },
-    hasDefect: function (id) { return Object.prototype.hasOwnProperty.call(view.defects, id); }
+    hasDefect: function (id) { return Object.prototype.hasOwnProperty.call(view.defects, id); },
+    trackLength: function (id) { return view.drones[id] ? view.drones[id].track.getLatLngs().length : 0; }
   };
 })();

@@ -114,7 +114,8 @@
       selectSource(data.source, true);
     }
     var frame = data.best_frame_id;
-    if (frame === undefined && data.frame_ref && /^\d+$/.test(String(data.frame_ref))) { frame = Number(data.frame_ref); }
+    var ref = /(?:^|frame-)(\d+)$/.exec(String(data.frame_ref || ""));
+    if (frame === undefined && ref) { frame = Number(ref[1]); }
     if (frame !== undefined && frame !== null) { seekFrame(frame, data.timestamp_s || data.first_seen_s); }
     else { seekTime(data.timestamp_s || data.last_seen_s || data.first_seen_s); }
   }
@@ -172,20 +173,38 @@
 
   el("live-scrub").addEventListener("input", function (e) { seekTime(scrubOrigin() + Number(e.target.value)); });
 
+  // One line per incident however often it was updated (the newest change, with a count), one per
+  // other finding; newest first.
+  function timelineItems() {
+    var items = [], byIncident = {};
+    state.findings.slice(-2000).forEach(function (f) {
+      var key = f.key || f.incident_id;
+      if (key === undefined || key === null) { items.push({ f: f, n: 1 }); return; }
+      var group = byIncident[key];
+      if (!group) { group = byIncident[key] = { f: f, n: 0 }; items.push(group); }
+      group.f = f;
+      group.n += 1;
+    });
+    items.sort(function (a, b) { return (b.f.last_seen_s || b.f.timestamp_s || 0) - (a.f.last_seen_s || a.f.timestamp_s || 0); });
+    return items.slice(0, 200);
+  }
+
   function renderTimeline() {
-    var items = state.findings.slice(-200).reverse();
-    el("live-timeline").innerHTML = items.map(function (f, i) {
-      return '<li data-i="' + (items.length - 1 - i) + '" class="kind-' + esc(f.kind) + '">' +
-        '<span class="t">' + clock(f.timestamp_s) + "</span> <b>" + esc(f.kind || "finding") + "</b> " +
-        esc(f.event || "") + (f.incident_id ? ' <span class="muted">' + esc(f.incident_id) + "</span>" : "") + "</li>";
+    state.items = timelineItems();
+    el("live-timeline").innerHTML = state.items.map(function (item, i) {
+      var f = item.f, key = f.key || f.incident_id;
+      return '<li data-i="' + i + '" class="kind-' + esc(f.kind) + '">' +
+        '<span class="t">' + clock(f.last_seen_s || f.timestamp_s) + "</span> <b>" + esc(f.kind || "finding") + "</b> " +
+        esc(f.state || f.event || "") + (key ? ' <span class="muted">#' + esc(key) + "</span>" : "") +
+        (item.n > 1 ? ' <span class="muted updates">' + item.n + " updates</span>" : "") + "</li>";
     }).join("") || '<li class="muted small">Nothing found yet.</li>';
   }
 
   el("live-timeline").addEventListener("click", function (e) {
     var li = e.target.closest("li[data-i]");
     if (!li) { return; }
-    var f = state.findings.slice(-200)[Number(li.getAttribute("data-i"))];
-    seekToIncident(f);
+    var item = (state.items || [])[Number(li.getAttribute("data-i"))];
+    if (item) { seekToIncident(item.f); }
   });
 
   // The page's own alert list: clicking an incident there also shows its frame here.

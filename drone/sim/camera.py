@@ -20,6 +20,8 @@ import numpy as np
 from drone.sim.vehicle import SimPose
 from drone.sim.world import SyntheticWorld
 from tenken.geo import CameraModel, rotate_to_east_north
+from tenken.settings import DRONE_CAMERA_HFOV_DEG
+from vision.live.pose import below_horizon_deg
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ def camera_for(pose: SimPose, *, width_px: int, height_px: int, hfov_deg: float)
     """The flat-ground camera for a pose: gimbal -90 (MAVLink, straight down) is 90° below the horizon."""
     return CameraModel(
         height_m=max(pose.alt_m, MIN_HEIGHT_M),
-        pitch_deg=min(max(-pose.gimbal_pitch_deg, 0.0), 90.0),
+        pitch_deg=below_horizon_deg(pose.gimbal_pitch_deg),
         hfov_deg=hfov_deg,
         width_px=width_px,
         height_px=height_px,
@@ -41,7 +43,7 @@ def camera_for(pose: SimPose, *, width_px: int, height_px: int, hfov_deg: float)
 
 
 def render_view(world: SyntheticWorld, pose: SimPose, *, width_px: int = 640, height_px: int = 360,
-                hfov_deg: float = 73.7) -> np.ndarray:  # fmt: skip
+                hfov_deg: float = DRONE_CAMERA_HFOV_DEG) -> np.ndarray:  # fmt: skip
     """The BGR image the gimbal camera sees at `pose`: ground below the horizon, sky above."""
     cam = camera_for(pose, width_px=width_px, height_px=height_px, hfov_deg=hfov_deg)
     frame = np.empty((height_px, width_px, 3), dtype=np.uint8)
@@ -89,7 +91,7 @@ class CameraServer:
         fps: float = 10.0,
         width_px: int = 640,
         height_px: int = 360,
-        hfov_deg: float = 73.7,
+        hfov_deg: float = DRONE_CAMERA_HFOV_DEG,
         jpeg_quality: int = 85,
     ) -> None:
         self.world = world

@@ -327,6 +327,35 @@ def test_the_live_drone_is_drawn_with_its_track_and_camera_footprint(browser, se
     page.context.close()
 
 
+def test_a_reloaded_page_redraws_track_incidents_and_drone_card_from_the_store(browser, served):
+    t = time.time()
+    for i in range(4):  # a point every 2 s: each is kept in the recorded track
+        state = drone_state(ORIGIN[0] - 0.001 + 0.0003 * i, ORIGIN[1] - 0.001, 40.0)
+        state |= {"vehicle_id": "drone-7", "timestamp_s": t - 10 + 2 * i, "battery_pct": 77.0}
+        state["mode"] = "GUIDED"
+        post(served, "/api/telemetry", state)
+    incident_id = f"drone-7-{int(t)}"
+    for k in range(8):  # the pipeline sees the flood in every frame: opened, then updates
+        change = pipeline_change(incident_id, t + 0.2 * k) | {"source": "drone-7"}
+        served.bus.publish(INCIDENTS, change | {"event": "opened" if k == 0 else "updated"})
+
+    page, record = open_map(browser, served)
+    alert = f'#alerts li.open[data-id="{incident_id}"]'
+    page.wait_for_selector(alert)
+    page.wait_for_function("window.tenkenLive.trackLength('drone-7') === 4")
+    before = page.locator(f"{alert} b").inner_text()
+    page.reload()
+    page.wait_for_function("window.tenkenLive && window.tenkenLive.view.ready === true")
+    page.wait_for_selector(alert)
+    page.wait_for_function("window.tenkenLive.trackLength('drone-7') === 4")
+    assert page.locator(f"{alert} b").inner_text() == before == f"flood #{incident_id}"
+    assert page.locator(f'#alerts li[data-id="{incident_id}"]').count() == 1
+    card = page.locator('#drones li[data-id="drone-7"]').inner_text()
+    assert "GUIDED" in card and "battery 77 %" in card
+    assert not record["errors"], record["errors"]
+    page.context.close()
+
+
 def drone_state(lat: float, lon: float, alt_m: float) -> dict:
     d = 0.0004
     ring = [[lon - d, lat + d], [lon + d, lat + d], [lon + d / 3, lat + d / 4], [lon - d / 3, lat + d / 4]]

@@ -169,7 +169,9 @@ def test_poison_chunk_fails_alone_with_its_error_on_the_job(cluster, drive, tmp_
 
 def test_live_file_stream_results_are_published_in_frame_order(cluster, drive):
     from worker.app import make_celery, queue_names
-    from worker.stream_reader import StreamConfig, celery_submitter, run_stream
+    from worker.detectors import describe_detector
+    from worker.remote_detector import CeleryDetector
+    from worker.stream_reader import StreamConfig, run_stream
 
     video, _ = drive
     cluster.start_worker("a", "inference")
@@ -178,8 +180,10 @@ def test_live_file_stream_results_are_published_in_frame_order(cluster, drive):
     start = bus.last_id()
     app = make_celery(cluster.settings)
     jittery = "tests.workers.slow_detector:JitteryColourDetector"  # batches finish out of order
-    config = StreamConfig(source=str(video), stream_id="cam1", model=jittery, every_s=0.2, batch_frames=2)
-    stats = run_stream(config, celery_submitter(app, queue_names(cluster.settings).inference), bus)
+    config = StreamConfig(source=str(video), stream_id="cam1", every_s=0.2, hfov_deg=73.7, batch_frames=2)
+    names = describe_detector(jittery)[0].classes
+    detector = CeleryDetector(app, queue_names(cluster.settings).inference, jittery, names, None)
+    stats = run_stream(config, detector, bus)
     app.close()
     events = bus.read([FINDINGS], start, timeout_s=1.0, limit=10_000)
     indices = [e.data["frame_index"] for e in events]

@@ -1,0 +1,41 @@
+"""A colour stand-in detector for the simulator's painted fire, smoke and landslide patches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from vision.detections import Detections
+
+NAMES = ("fire", "smoke", "landslide")
+
+
+class PaintedPatchDetector:
+    """Flame-coloured, smoke-grey and bare-soil blobs, one box around each connected region."""
+
+    names = NAMES
+    imgsz = 640
+    backend = "colour"
+
+    def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
+        out = []
+        for image in frames:
+            b, g, r = (image[..., i].astype(np.int16) for i in range(3))
+            masks = {
+                0: (r > 200) & (g > 60) & (r - b > 40),
+                1: (abs(r - g) < 20) & (abs(g - b) < 20) & (r > 135) & (r < 200),
+                2: (r > 120) & (r < 185) & (g > 85) & (g < 135) & (b > 50) & (b < 105) & (r - b > 40),
+            }
+            boxes, scores, ids = [], [], []
+            for class_id, mask in masks.items():
+                closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+                n, _, stats, _ = cv2.connectedComponentsWithStats(closed)
+                for x, y, w, h, area in stats[1:n]:
+                    if area >= 150:
+                        boxes.append((float(x), float(y), float(x + w), float(y + h)))
+                        scores.append(0.9)
+                        ids.append(class_id)
+            out.append(Detections.from_lists(boxes, scores, ids, self.names))
+        return out

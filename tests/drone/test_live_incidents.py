@@ -1,0 +1,85 @@
+"""Incidents that match the world: a simulated survey and orbit over planted patches, through the live
+pipeline with poses from late, 2 Hz telemetry. Each planted patch must become exactly one incident,
+no incident may appear where nothing was planted, and each must lie within its stated error (ce).
+
+The detector is a colour stand-in for the painted patches (this is about poses, georeferencing,
+merging and confirmation, not the model; bench/bench_live_incidents.py runs the shipped models).
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from drone.missions import CameraFov, Mission, orbit, survey_grid
+from drone.sim.mission_frames import fly_mission, telemetry_track
+from drone.sim.world import PlantedPatch, SyntheticWorld
+from tenken.geo import distance_m, offset_latlon
+from vision.live import Incident, LiveFrame, LivePipeline, PoseHistory, pose_from_state
+
+from .conftest import HOME, square_ring
+from .painted_patches import NAMES, PaintedPatchDetector
+
+
+def fly_through_pipeline(world: SyntheticWorld, mission: Mission) -> list[Incident]:
+    """Every incident the pipeline ever opened during the mission, in its final state."""
+    poses = PoseHistory(max_age_s=2.0)
+    for state in telemetry_track(mission, telemetry_hz=2.0, latency_s=0.15):
+        poses.add(state)
+    pipeline = LivePipeline("drone-1", PaintedPatchDetector(), kinds=NAMES)
+    opened: set[str] = set()
+    for i, shot in enumerate(fly_mission(world, mission, every_s=0.2)):
+        state = poses.state_at(shot.timestamp_s)
+        pose = pose_from_state(state) if state is not None else None
+        for change in pipeline.process([LiveFrame("drone-1", i, shot.timestamp_s, shot.image, pose)]):
+            if change.event == "opened":
+                opened.add(change.incident.incident_id)
+    return [pipeline.tracker.incidents[i] for i in sorted(opened)]
+
+
+def check_one_incident_per_patch(incidents: list[Incident], patches: list[PlantedPatch], label: str) -> None:
+    errors, ces = [], []
+    for patch in patches:
+        mine = [i for i in incidents if i.kind == patch.kind]
+        assert len(mine) == 1, f"{label}: {patch.kind} patch became {len(mine)} incidents: {mine}"
+        inc = mine[0]
+        assert inc.lat is not None and inc.lon is not None and inc.error_m is not None
+        error = distance_m(patch.lat, patch.lon, inc.lat, inc.lon)
+        assert error <= inc.error_m, f"{label}: {patch.kind} placed {error:.1f} m off, ce {inc.error_m:.1f} m"
+        errors.append(error)
+        ces.append(inc.error_m)
+    stray = [i for i in incidents if i.kind not in {p.kind for p in patches}]
+    assert not stray, f"{label}: incidents without a planted patch: {stray}"
+    print(
+        f"\n{label}: {len(incidents)} incidents for {len(patches)} patches; position error median "
+        f"{statistics.median(errors):.1f} m, worst {max(errors):.1f} m; ce {min(ces):.1f}-{max(ces):.1f} m"
+    )
+
+
+FIRE = PlantedPatch("fire", *offset_latlon(*HOME, 4.0, 3.0), 5.0)
+SMOKE = PlantedPatch("smoke", *offset_latlon(*HOME, -6.0, -5.0), 7.0)
+
+
+@pytest.mark.slow
+def test_an_orbit_over_one_fire_and_one_smoke_raises_one_incident_each_within_its_ce(capsys):
+    world = SyntheticWorld(*HOME, [FIRE, SMOKE], size_m=300.0)
+    mission = orbit(HOME, radius_m=25.0, altitude_m=25.0, points=16, turns=2.0, speed_mps=5.0)
+    incidents = fly_through_pipeline(world, mission)
+    with capsys.disabled():
+        check_one_incident_per_patch(incidents, [FIRE, SMOKE], "orbit r=25 m, 2 turns")
+
+
+@pytest.mark.slow
+def test_a_survey_over_planted_patches_raises_one_incident_per_patch_within_its_ce(capsys):
+    patches = [
+        PlantedPatch("fire", *offset_latlon(*HOME, 25.0, 18.0), 5.0),
+        PlantedPatch("smoke", *offset_latlon(*HOME, -20.0, 22.0), 7.0),
+        PlantedPatch("landslide", *offset_latlon(*HOME, -22.0, -20.0), 7.0),
+    ]
+    world = SyntheticWorld(*HOME, patches, size_m=300.0)
+    mission = survey_grid(square_ring(HOME, 40.0), altitude_m=30.0, camera=CameraFov(), side_overlap=0.5,
+                          speed_mps=8.0)  # fmt: skip
+    incidents = fly_through_pipeline(world, mission)
+    with capsys.disabled():
+        check_one_incident_per_patch(incidents, patches, "survey 80 m x 80 m at 30 m")

@@ -1,0 +1,245 @@
+"""Sightings -> incidents: one physical fire is one incident for the whole flight.
+
+Sightings of the same kind within `radius_m` of an incident are that incident, whichever drone saw
+them and whether the incident is open, still a candidate or closed (a closed one re-opens, under the
+same id, once seen again in enough frames). An incident opens only when seen in enough recent frames
+and closes only after it has been in view and unseen for long enough (`vision.confirmation`); one
+out of the camera's view keeps its state: a drone flying on does not close a fire it no longer sees.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from shapely.geometry import Point, Polygon
+
+from tenken.geo import LocalProjection, distance_m, footprint
+from vision.confirmation import ConfirmationPolicy, IncidentState, update
+from vision.live.sightings import LiveFrame, Sighting
+
+DEFAULT_RADIUS_M = 40.0
+
+
+@dataclass(frozen=True)
+class Incident:
+    incident_id: str
+    source: str  # the drone that saw it first
+    kind: str
+    state: str  # "candidate", "open" or "closed"
+    lat: float | None
+    lon: float | None
+    error_m: float | None
+    first_seen_s: float
+    last_seen_s: float
+    confidence: float
+    sightings: int
+    best_frame_id: int
+    confirmation: IncidentState = field(default_factory=IncidentState.initial, repr=False)
+    moments: _Moments | None = field(default=None, repr=False)  # the sightings' weighted positions
+    best_sighting_error_m: float | None = field(default=None, repr=False)
+    shared_error_m: float = field(default=0.0, repr=False)
+
+    def as_event(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.incident_id,
+            "source": self.source,
+            "kind": self.kind,
+            "state": self.state,
+            "lat": self.lat,
+            "lon": self.lon,
+            "error_m": None if self.error_m is None else round(self.error_m, 1),
+            "first_seen_s": self.first_seen_s,
+            "last_seen_s": self.last_seen_s,
+            "confidence": round(self.confidence, 3),
+            "sightings": self.sightings,
+            "best_frame_id": self.best_frame_id,
+        }
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    event: str  # "opened" (also a closed incident seen again), "updated" or "closed"
+    incident: Incident
+
+
+class IncidentTracker:
+    """Turns each frame's sightings into incident changes. Pure (no I/O, no clock) and thread-safe, so
+    the pipelines of several drones can share one tracker and so one map of incidents."""
+
+    def __init__(
+        self,
+        source: str,
+        policy: ConfirmationPolicy = ConfirmationPolicy(),
+        radius_m: float = DEFAULT_RADIUS_M,
+    ) -> None:
+        self.source = source  # the prefix of incident ids
+        self.policy = policy
+        self.radius_m = radius_m
+        self.incidents: dict[str, Incident] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _match(self, s: Sighting, source: str) -> Incident | None:
+        best: tuple[float, Incident] | None = None
+        for inc in self.incidents.values():
+            if inc.kind != s.kind:
+                continue
+            if s.lat is None or s.lon is None or inc.lat is None or inc.lon is None:
+                if s.lat is None and inc.lat is None and inc.source == source:
+                    return inc  # no positions at all (fixed camera): one incident per kind
+                continue
+            d = distance_m(inc.lat, inc.lon, s.lat, s.lon)
+            if d <= self.radius_m and (best is None or d < best[0]):
+                best = (d, inc)
+        return best[1] if best else None
+
+    def observe(self, frame: LiveFrame, sightings: Sequence[Sighting]) -> list[IncidentChange]:
+        """Feed one frame's sightings; returns what changed (openings, updates of open ones, closings)."""
+        with self._lock:
+            return self._observe(frame, sightings)
+
+    def _observe(self, frame: LiveFrame, sightings: Sequence[Sighting]) -> list[IncidentChange]:
+        seen: set[str] = set()
+        for s in sorted(sightings, key=lambda x: -x.confidence):
+            if s.error_m is not None and s.error_m > self.radius_m:
+                continue  # too uncertain to say which incident it is (a fast turn, a far oblique view)
+            inc = self._match(s, frame.source)
+            if inc is None:
+                inc = Incident(
+                    incident_id=f"{self.source}-{next(self._ids)}",
+                    source=frame.source,
+                    kind=s.kind,
+                    state="candidate",
+                    lat=None,
+                    lon=None,
+                    error_m=None,
+                    first_seen_s=s.timestamp_s,
+                    last_seen_s=s.timestamp_s,
+                    confidence=s.confidence,
+                    sightings=0,
+                    best_frame_id=s.frame_id,
+                )
+            inc = absorb(inc, s)
+            self.incidents[inc.incident_id] = inc
+            seen.add(inc.incident_id)
+
+        view, proj = _view_polygon(frame)
+        changes: list[IncidentChange] = []
+        for inc_id, inc in list(self.incidents.items()):
+            was_seen = inc_id in seen
+            if not was_seen and (inc.state == "closed" or not _in_view(inc, frame, view, proj)):
+                continue
+            state = update(inc.confirmation, was_seen, self.policy)
+            new_state = inc.state
+            if state.event == "opened":
+                new_state = "open"
+            elif state.event == "closed":
+                new_state = "closed"
+            elif inc.state == "candidate" and not state.active and not any(state.recent):
+                del self.incidents[inc_id]  # a candidate that faded without confirmation
+                continue
+            inc = replace(inc, confirmation=state, state=new_state)
+            self.incidents[inc_id] = inc
+            if state.event is not None:
+                changes.append(IncidentChange(state.event, inc))
+            elif was_seen and inc.state == "open":
+                changes.append(IncidentChange("updated", inc))
+        return changes
+
+    def open_incidents(self) -> list[Incident]:
+        with self._lock:
+            return [i for i in self.incidents.values() if i.state == "open"]
+
+
+def absorb(inc: Incident, s: Sighting) -> Incident:
+    """Fold a sighting into an incident: position weighted by precision, best frame by confidence.
+
+    The error (ce) keeps the part all sightings share (the drone's GNSS error), which averaging does
+    not reduce, shrinks the independent part (box, attitude, heading, timing) with more sightings,
+    and adds how far the sightings scatter around the mean (a large or partly seen object). Box
+    errors are not truly independent (a model that boxes a whole smoky view does so every frame),
+    so it never claims less than half the best single sighting's error.
+    """
+    lat, lon, err = inc.lat, inc.lon, inc.error_m
+    moments, shared, best_error = inc.moments, inc.shared_error_m, inc.best_sighting_error_m
+    if s.lat is not None and s.lon is not None and s.error_m is not None:
+        own = math.sqrt(max(s.error_m**2 - s.shared_error_m**2, 0.25))  # at least 0.5 m per sighting
+        w = 1.0 / own**2
+        if moments is None:
+            moments = _Moments(s.lat, s.lon)
+            shared = s.shared_error_m
+        else:
+            shared = min(shared, s.shared_error_m)
+        moments = moments.add(s.lat, s.lon, w)
+        lat, lon = moments.mean_latlon()
+        best_error = s.error_m if best_error is None else min(best_error, s.error_m)
+        err = max(math.sqrt(shared**2 + 1.0 / moments.w + moments.scatter_m2()), best_error / 2)
+    best = s.frame_id if s.confidence >= inc.confidence else inc.best_frame_id
+    return replace(
+        inc,
+        lat=lat,
+        lon=lon,
+        error_m=err,
+        last_seen_s=max(inc.last_seen_s, s.timestamp_s),
+        confidence=max(inc.confidence, s.confidence),
+        sightings=inc.sightings + 1,
+        best_frame_id=best,
+        moments=moments,
+        shared_error_m=shared,
+        best_sighting_error_m=best_error,
+    )
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """Precision-weighted sums of sighting positions in metres around the first sighting."""
+
+    lat0: float
+    lon0: float
+    w: float = 0.0
+    wx: float = 0.0
+    wy: float = 0.0
+    wrr: float = 0.0
+
+    def add(self, lat: float, lon: float, weight: float) -> _Moments:
+        x, y = LocalProjection(self.lat0, self.lon0).to_xy(lat, lon)
+        return replace(
+            self,
+            w=self.w + weight,
+            wx=self.wx + weight * x,
+            wy=self.wy + weight * y,
+            wrr=self.wrr + weight * (x * x + y * y),
+        )
+
+    def mean_latlon(self) -> tuple[float, float]:
+        return LocalProjection(self.lat0, self.lon0).to_latlon(self.wx / self.w, self.wy / self.w)
+
+    def scatter_m2(self) -> float:
+        """Weighted mean squared distance of the sightings from their mean."""
+        mx, my = self.wx / self.w, self.wy / self.w
+        return max(self.wrr / self.w - mx * mx - my * my, 0.0)
+
+
+def _in_view(inc: Incident, frame: LiveFrame, view: Polygon | None, proj: LocalProjection | None) -> bool:
+    if inc.lat is None or inc.lon is None:
+        return inc.source == frame.source and frame.pose is None  # a fixed camera sees all it ever saw
+    if view is None or proj is None:
+        return False  # a frame without a pose cannot say what it does not see
+    return bool(view.contains(Point(proj.to_xy(inc.lat, inc.lon))))
+
+
+def _view_polygon(frame: LiveFrame) -> tuple[Polygon | None, LocalProjection | None]:
+    pose = frame.pose
+    if pose is None:
+        return None, None
+    w, h = frame.width_height
+    ring = footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), max_range_m=500.0)
+    if len(ring) < 3:
+        return None, None
+    proj = LocalProjection(pose.lat, pose.lon)
+    return Polygon([proj.to_xy(lat, lon) for lat, lon in ring]), proj

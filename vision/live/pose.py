@@ -1,0 +1,163 @@
+"""Where the drone camera was when a frame was taken: `DronePose`, built from telemetry in one place.
+
+Telemetry speaks MAVLink's gimbal convention (0 level, -90 straight down); the camera model wants
+degrees below the horizon (90 straight down): `below_horizon_deg` is the one place the sign flips.
+A frame gets a pose only from telemetry within `max_age_s` of its time: an older pose would place
+findings where the drone was, not where it looks (a drone that landed and stopped reporting).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tenken.geo import CameraModel, distance_m
+from tenken.settings import DRONE_CAMERA_HFOV_DEG, DRONE_GPS_ERROR_M
+
+NADIR_DEG = 90.0
+FRAME_TIME_ERROR_S = 0.2  # frame-to-telemetry clock error (encoder and link latency), for the ce
+HEADING_ERROR_DEG = 3.0  # compass and gimbal yaw error, for the ce
+
+
+def below_horizon_deg(mavlink_gimbal_pitch_deg: float | None) -> float:
+    """MAVLink gimbal pitch (0 level, -90 down; None: assume straight down) -> degrees below the horizon.
+
+    >>> below_horizon_deg(-90.0), below_horizon_deg(-30.0), below_horizon_deg(None)
+    (90.0, 30.0, 90.0)
+    """
+    if mavlink_gimbal_pitch_deg is None:
+        return NADIR_DEG
+    return min(max(-float(mavlink_gimbal_pitch_deg), 0.0), NADIR_DEG)
+
+
+@dataclass(frozen=True)
+class DronePose:
+    """The camera's pose when a frame was taken. `gimbal_pitch_deg` is degrees below the horizon."""
+
+    timestamp_s: float
+    lat: float
+    lon: float
+    alt_m: float  # above the ground the camera looks at
+    heading_deg: float
+    gimbal_pitch_deg: float = NADIR_DEG
+    hfov_deg: float = DRONE_CAMERA_HFOV_DEG
+    gps_error_m: float = DRONE_GPS_ERROR_M
+    speed_mps: float = 0.0
+    yaw_rate_dps: float = 0.0  # how fast the heading turns: a turning drone's heading is less certain
+
+    def camera(self, width_px: int, height_px: int) -> CameraModel:
+        return CameraModel(max(self.alt_m, 0.5), self.gimbal_pitch_deg, self.hfov_deg, width_px, height_px)
+
+    @property
+    def position_error_m(self) -> float:
+        """GNSS error and how far the drone moves within the frame-to-telemetry clock error."""
+        return math.hypot(self.gps_error_m, self.speed_mps * FRAME_TIME_ERROR_S)
+
+    @property
+    def heading_error_deg(self) -> float:
+        """Compass error and how far the heading turns within the frame-to-telemetry clock error."""
+        return HEADING_ERROR_DEG + abs(self.yaw_rate_dps) * FRAME_TIME_ERROR_S
+
+
+def pose_from_state(
+    state: Mapping[str, Any],
+    *,
+    hfov_deg: float = DRONE_CAMERA_HFOV_DEG,
+    gps_error_m: float = DRONE_GPS_ERROR_M,
+) -> DronePose | None:
+    """A `DronePose` from a telemetry state (a bus event or `VehicleState.to_dict()`), None without
+    a position, altitude or heading."""
+    try:
+        lat, lon, alt_m = float(state["lat"]), float(state["lon"]), float(state["alt_m"])
+        heading = float(state["heading_deg"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return DronePose(
+        timestamp_s=float(state.get("timestamp_s") or 0.0),
+        lat=lat,
+        lon=lon,
+        alt_m=alt_m,
+        heading_deg=heading,
+        gimbal_pitch_deg=below_horizon_deg(state.get("gimbal_pitch_deg")),
+        hfov_deg=hfov_deg,
+        gps_error_m=gps_error_m,
+        speed_mps=max(float(state.get("groundspeed_mps") or 0.0), float(state.get("track_speed_mps") or 0.0)),
+        yaw_rate_dps=float(state.get("yaw_rate_dps") or 0.0),
+    )
+
+
+_INTERPOLATED = ("lat", "lon", "alt_m", "gimbal_pitch_deg", "groundspeed_mps", "battery_pct")
+
+
+def _interpolate(a: Mapping[str, Any], b: Mapping[str, Any], t: float) -> dict[str, Any]:
+    ta, tb = float(a["timestamp_s"]), float(b["timestamp_s"])
+    f = 0.0 if tb <= ta else min(max((t - ta) / (tb - ta), 0.0), 1.0)
+    out = dict(a if f < 0.5 else b)
+    for key in _INTERPOLATED:
+        va, vb = a.get(key), b.get(key)
+        if va is not None and vb is not None:
+            out[key] = float(va) + (float(vb) - float(va)) * f
+    ha, hb = a.get("heading_deg"), b.get("heading_deg")
+    if ha is not None and hb is not None:
+        delta = (float(hb) - float(ha) + 180.0) % 360.0 - 180.0
+        out["heading_deg"] = (float(ha) + f * delta) % 360.0
+        out["yaw_rate_dps"] = delta / (tb - ta) if tb > ta else 0.0
+    if tb > ta and None not in (a.get("lat"), a.get("lon"), b.get("lat"), b.get("lon")):
+        # speed on the clock the frames are stamped with (a simulator run faster than real time too)
+        moved = distance_m(float(a["lat"]), float(a["lon"]), float(b["lat"]), float(b["lon"]))
+        out["track_speed_mps"] = moved / (tb - ta)
+    out["timestamp_s"] = t
+    return out
+
+
+class PoseHistory:
+    """Recent telemetry states of one drone; `state_at(t)` interpolates, or is None when no state lies
+    within `max_age_s` of t. Thread-safe: a bus follower adds while the frame loop reads.
+
+    >>> h = PoseHistory(max_age_s=2.0)
+    >>> h.add({"timestamp_s": 10.0, "lat": 35.0, "lon": 139.0, "alt_m": 30.0, "heading_deg": 0.0})
+    >>> h.state_at(11.0)["lat"], h.state_at(13.0)
+    (35.0, None)
+    """
+
+    def __init__(self, max_age_s: float, keep: int = 6000) -> None:
+        self.max_age_s = max_age_s
+        self._times: deque[float] = deque(maxlen=keep)
+        self._states: deque[dict[str, Any]] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def add(self, state: Mapping[str, Any]) -> None:
+        if state.get("lat") is None or state.get("lon") is None or state.get("timestamp_s") is None:
+            return
+        t = float(state["timestamp_s"])
+        with self._lock:
+            if self._times and t <= self._times[-1]:
+                return  # the history only moves forward
+            self._times.append(t)
+            self._states.append(dict(state))
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def state_at(self, timestamp_s: float) -> dict[str, Any] | None:
+        with self._lock:
+            if not self._times:
+                return None
+            i = bisect.bisect_left(self._times, timestamp_s)
+            before = self._states[i - 1] if i > 0 else None
+            after = self._states[i] if i < len(self._states) else None
+        near = [s for s in (before, after) if s is not None]
+        if all(abs(float(s["timestamp_s"]) - timestamp_s) > self.max_age_s for s in near):
+            return None
+        if before is None or after is None:
+            return {**near[0], "timestamp_s": timestamp_s}
+        if float(after["timestamp_s"]) - float(before["timestamp_s"]) > 2 * self.max_age_s:
+            # a telemetry gap: only the side within max_age_s is trusted, as is
+            side = before if timestamp_s - float(before["timestamp_s"]) <= self.max_age_s else after
+            return {**side, "timestamp_s": timestamp_s}
+        return _interpolate(before, after, timestamp_s)

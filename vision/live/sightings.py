@@ -1,0 +1,124 @@
+"""A live frame's detections placed on the ground, each with an honest error (ce) from the geometry."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from tenken.geo import distance_m, footprint, georeference_pixel
+from vision.live.pose import DronePose
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class LiveFrame:
+    """One frame of a live source. Where detection ran elsewhere, `image` is None and `size_px` is set."""
+
+    source: str  # the drone or camera id
+    frame_id: int
+    timestamp_s: float
+    image: npt.NDArray[np.uint8] | None = field(default=None, repr=False)
+    pose: DronePose | None = None
+    size_px: tuple[int, int] | None = None  # (width, height) when there is no image
+
+    @property
+    def width_height(self) -> tuple[int, int]:
+        if self.image is not None:
+            return int(self.image.shape[1]), int(self.image.shape[0])
+        if self.size_px is None:
+            raise ValueError("a LiveFrame needs an image or its size")
+        return self.size_px
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One detection or scene class in one frame, placed on the ground when the pose is known.
+
+    `error_m` is the whole error of this sighting; `shared_error_m` the part every sighting from the
+    same drone shares (its GNSS error), which averaging over frames does not reduce.
+    """
+
+    kind: str
+    confidence: float
+    frame_id: int
+    timestamp_s: float
+    lat: float | None = None
+    lon: float | None = None
+    error_m: float | None = None
+    box_xyxy: Box | None = None
+    shared_error_m: float = 0.0
+
+
+def _place(
+    pose: DronePose, w: int, h: int, u: float, v: float, half_width_px: float
+) -> tuple[float, float, float] | None:
+    """(lat, lon, error) of pixel (u, v): position and heading error of the drone, a few rows of box
+    error and 2° of attitude error, and half the object's ground width (where in it the point is)."""
+    cam = pose.camera(w, h)
+    point = georeference_pixel(
+        pose.lat,
+        pose.lon,
+        pose.heading_deg,
+        cam,
+        u,
+        v,
+        gps_error_m=pose.position_error_m,
+        row_error_px=max(4.0, 0.01 * h),
+        pitch_error_deg=2.0,  # gimbal and airframe attitude
+    )
+    if point is None:
+        return None
+    range_m = distance_m(pose.lat, pose.lon, point.lat, point.lon)
+    heading_error_m = range_m * math.radians(min(pose.heading_error_deg, 90.0))
+    extent_m = 0.0
+    left, right = cam.ground_offset(u - half_width_px, v), cam.ground_offset(u + half_width_px, v)
+    if left is not None and right is not None:
+        extent_m = math.dist(left, right) / 2
+    return point.lat, point.lon, math.sqrt(point.error_m**2 + heading_error_m**2 + extent_m**2)
+
+
+def sightings_in_frame(
+    frame: LiveFrame,
+    detections: Sequence[tuple[str, float, Box]],
+    scene: Sequence[tuple[str, float]] = (),
+) -> list[Sighting]:
+    """Place a frame's detections (kind, confidence, box) and scene classes (kind, probability)."""
+    w, h = frame.width_height
+    pose = frame.pose
+    out: list[Sighting] = []
+    shared = 0.0 if pose is None else pose.gps_error_m
+    for kind, conf, box in detections:
+        if pose is None:
+            out.append(Sighting(kind, conf, frame.frame_id, frame.timestamp_s, box_xyxy=box))
+            continue
+        # Flames and smoke rise from the ground: seen obliquely, the bottom of the box is where they
+        # start; seen from straight above, the box is their footprint and its centre is best.
+        nadir = min(1.0, max(0.0, pose.gimbal_pitch_deg / 90.0))
+        u, v = (box[0] + box[2]) / 2, box[3] - nadir * (box[3] - box[1]) / 2
+        half_width_px = (box[2] - box[0]) / 2
+        if box[0] <= 2 or box[1] <= 2 or box[2] >= w - 2 or box[3] >= h - 2:
+            half_width_px *= 2  # cut by the frame's edge: the object goes on, its centre is farther off
+        placed = _place(pose, w, h, u, v, half_width_px)
+        if placed is None:
+            continue  # above the horizon: no ground position
+        lat, lon, err = placed
+        out.append(Sighting(kind, conf, frame.frame_id, frame.timestamp_s, lat, lon, err, box, shared))
+    for kind, prob in scene:
+        if pose is None:
+            out.append(Sighting(kind, prob, frame.frame_id, frame.timestamp_s))
+            continue
+        placed = _place(pose, w, h, w / 2, h / 2, 0.0)
+        if placed is None:
+            continue
+        lat, lon, err = placed
+        # the whole view is the finding: its error is the view's size
+        ring = footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), max_range_m=500.0)
+        spread = max((distance_m(lat, lon, a, b) for a, b in ring), default=0.0)
+        err = math.hypot(err, spread / 2)
+        out.append(Sighting(kind, prob, frame.frame_id, frame.timestamp_s, lat, lon, err, None, shared))
+    return out
