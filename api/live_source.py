@@ -30,7 +30,7 @@ from vision.live.sampling import sample_frames
 from vision.live.sightings import LiveFrame
 from vision.live.telemetry_feed import TelemetryFollower
 from vision.person import live_detector, live_kinds
-from vision.registry import get_model
+from vision.registry import DEFAULT_ALERT_CONF, get_model
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +89,15 @@ class LiveSource:
         conf = spec.conf if spec.conf is not None else settings.live_conf
         model = detector if detector is not None else incident_detector(spec.model, conf, settings.models_dir)
         self.detector = live_detector(model, person)
-        classifier = None
+        classifier, scene_threshold = None, DEFAULT_ALERT_CONF
         if spec.scene_model:
-            classifier = load_classifier(get_model(spec.scene_model, settings.models_dir).weights_path())
+            scene = get_model(spec.scene_model, settings.models_dir)
+            classifier, scene_threshold = load_classifier(scene.weights_path()), scene.alert_conf
         self.pipeline = LivePipeline(
             spec.source_id,
             self.detector,
             classifier=classifier,
+            scene_threshold=scene_threshold,
             publish=services.bus.publish,
             kinds=live_kinds(person),
             tracker=shared_tracker(app),

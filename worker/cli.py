@@ -257,7 +257,7 @@ def stream(
     from vision.live.pipeline import LiveDetector, LocalDetector
     from vision.live.pose import PoseHistory
     from vision.live.telemetry_feed import TelemetryFollower
-    from vision.registry import get_model
+    from vision.registry import DEFAULT_ALERT_CONF, get_model
     from worker.bus import make_bus
     from worker.detectors import describe_detector, get_detector
     from worker.stream_reader import StreamConfig, run_stream
@@ -284,11 +284,19 @@ def stream(
         detector = CeleryDetector(make_celery(settings), queue, model, info.classes, threshold)
     else:
         detector = LocalDetector(get_detector(model).detector, threshold)
-    classifier = load_classifier(get_model(scene).weights_path()) if scene else None
+    scene_info = get_model(scene) if scene else None
+    classifier = load_classifier(scene_info.weights_path()) if scene_info else None
     poses = PoseHistory(settings.live_max_pose_age_s)
     follower = TelemetryFollower(bus, poses, config.stream_id).start() if settings.broker_url else None
     try:
-        stats = run_stream(config, detector, bus, poses, classifier=classifier)
+        stats = run_stream(
+            config,
+            detector,
+            bus,
+            poses,
+            classifier=classifier,
+            scene_threshold=scene_info.alert_conf if scene_info else DEFAULT_ALERT_CONF,
+        )
     finally:
         if follower is not None:
             follower.close()

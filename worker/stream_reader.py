@@ -24,6 +24,7 @@ from vision.live.pipeline import FrameResult, LiveDetector, LivePipeline, Pendin
 from vision.live.pose import PoseHistory, pose_from_state
 from vision.live.sampling import sample_frames
 from vision.live.sightings import LiveFrame
+from vision.registry import DEFAULT_ALERT_CONF
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def run_stream(
     poses: PoseHistory | None = None,
     *,
     classifier: object | None = None,
+    scene_threshold: float = DEFAULT_ALERT_CONF,
     result_timeout_s: float = 120.0,
 ) -> StreamStats:
     """Read, batch, detect and publish in frame order until the source ends."""
@@ -98,6 +100,7 @@ def run_stream(
         config.stream_id,
         detector,
         classifier=classifier,
+        scene_threshold=scene_threshold,
         publish=bus.publish,
         policy=config.confirmation,
         kinds=config.incident_kinds,

@@ -20,6 +20,7 @@ from vision.detections import Detections
 from vision.detector import Detector
 from vision.live.incidents import DEFAULT_RADIUS_M, IncidentChange, IncidentTracker
 from vision.live.sightings import Box, LiveFrame, Sighting, sightings_in_frame
+from vision.registry import DEFAULT_ALERT_CONF
 
 LIVE_KINDS = ("fire", "smoke", "landslide", "flood", "person")
 SCENE_KINDS = ("fire", "smoke", "landslide", "flood")  # classes of the scene classifier that are incidents
@@ -100,7 +101,7 @@ class LivePipeline:
         publish: Publish | None = None,
         policy: ConfirmationPolicy = ConfirmationPolicy(),
         radius_m: float = DEFAULT_RADIUS_M,
-        scene_threshold: float = 0.6,
+        scene_threshold: float = DEFAULT_ALERT_CONF,  # pass the scene model's own `alert_conf`
         kinds: Sequence[str] = ("fire", "smoke", "landslide", "flood"),
         tracker: IncidentTracker | None = None,
     ) -> None:
