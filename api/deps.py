@@ -28,7 +28,9 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Commit before the response leaves: a client that got 201 (a stream ticket, a job) may use it at once,
+# and a failed commit is a 5xx instead of a lost write after a success reply.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def current_token(
