@@ -96,7 +96,7 @@ def create_app(
         if running.hub is None:
             running.hub = LiveHub(running.bus, token_check=partial(_valid_token_ids, running.store))
             running.hub.start()
-        feeds = [LiveSource(app, spec).start() for spec in live_sources]
+        feeds = app.state.live_feeds = [LiveSource(app, spec).start() for spec in live_sources]
         try:
             yield
         finally:

@@ -47,7 +47,8 @@ def serve(
         from vision.registry import get_model
 
         for name in filter(None, (live_model, live_scene)):
-            get_model(name).weights_path()  # a missing model is one line now, not a failed start-up
+            # a missing model is one line now, not a failed start-up
+            get_model(name, settings.models_dir).weights_path(device=settings.device)
     app = create_app(settings, live_sources=specs)
     typer.echo(
         f"Tenken command post on http://{host or settings.api_host}:{port or settings.api_port}/map", err=True

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -31,6 +30,7 @@ from vision.live.sightings import LiveFrame
 from vision.live.telemetry_feed import TelemetryFollower
 from vision.person import live_detector, live_kinds
 from vision.registry import DEFAULT_ALERT_CONF, get_model
+from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,15 @@ class LiveSourceSpec:
         return cls(source_id.strip(), url.strip(), **defaults)  # type: ignore[arg-type]
 
 
-def incident_detector(model_name: str, conf: float | None = None, models_dir: Path | None = None) -> Detector:
-    """The shipped incident model by name, in the best format for this machine, at `conf` (else the
-    model's own threshold)."""
-    info = get_model(model_name, models_dir)
+def incident_detector(
+    model_name: str, conf: float | None = None, runtime: RuntimeOptions = DEFAULT_RUNTIME
+) -> Detector:
+    """The incident model by name from `runtime.models_dir`, in the best format for its device, at
+    `conf` (else the model's own threshold)."""
+    info = get_model(model_name, runtime.models_dir)
     threshold = info.threshold(conf)
-    return load_detector(info.weights_path(), names=info.classes, imgsz=info.imgsz, conf=threshold)
+    weights = info.weights_path(device=runtime.device)
+    return load_detector(weights, names=info.classes, imgsz=info.imgsz, conf=threshold, runtime=runtime)
 
 
 def shared_tracker(app: FastAPI) -> IncidentTracker:
@@ -87,12 +90,14 @@ class LiveSource:
         self.every_s = spec.every_s if spec.every_s is not None else settings.live_every_s
         person = bool(settings.live_person_detection)
         conf = spec.conf if spec.conf is not None else settings.live_conf
-        model = detector if detector is not None else incident_detector(spec.model, conf, settings.models_dir)
-        self.detector = live_detector(model, person)
+        runtime = RuntimeOptions.from_settings(settings)
+        model = detector if detector is not None else incident_detector(spec.model, conf, runtime)
+        self.detector = live_detector(model, person, runtime)
         classifier, scene_threshold = None, DEFAULT_ALERT_CONF
         if spec.scene_model:
-            scene = get_model(spec.scene_model, settings.models_dir)
-            classifier, scene_threshold = load_classifier(scene.weights_path()), scene.alert_conf
+            scene = get_model(spec.scene_model, runtime.models_dir)
+            classifier = load_classifier(scene.weights_path(device=runtime.device))
+            scene_threshold = scene.alert_conf
         self.pipeline = LivePipeline(
             spec.source_id,
             self.detector,

@@ -22,9 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tenken.settings import get_settings  # noqa: E402
 from vision.detector import load_detector  # noqa: E402
 from vision.registry import DEFAULT_CONF, get_model  # noqa: E402
 from vision.road_survey import prepare_survey, run_survey  # noqa: E402
+from vision.runtime import RuntimeOptions  # noqa: E402
 from vision.sampling import decode_plan  # noqa: E402
 from vision.survey_options import CAMERA_PROFILES, SurveyOptions  # noqa: E402
 
@@ -57,9 +59,10 @@ def main() -> None:
     frames = [f.image for f in decode_plan(plan, inputs.track)]
     print(f"{video.name}: {plan.info.frame_count} frames, {len(frames)} sampled every {options.every_m} m")
     print(f"{'weights':<34}{'backend':<13}{'pipeline fps':>13}{'bare fps':>10}{'overhead':>10}{'cpu ovh':>9}")
+    runtime = RuntimeOptions.from_settings(get_settings())  # TENKEN_DEVICE, TENKEN_INFERENCE_THREADS
     for path in weights:
         conf = model.threshold(None) if model else DEFAULT_CONF
-        detector = load_detector(path, conf=conf, batch=args.batch)
+        detector = load_detector(path, conf=conf, batch=args.batch, runtime=runtime)
         detector.predict(frames[: args.batch])  # warm-up: first call compiles / allocates
         pipe_s, bare_s, pipe_cpu, bare_cpu = [], [], [], []
         for _ in range(args.repeat):

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tenken.settings import get_settings
 from vision.classifier import load_classifier
 from vision.detector import Frame, load_detector
 from vision.registry import list_models
+from vision.runtime import RuntimeOptions
 from vision.train.datasets import read_image
 
 DEFAULT_IMAGES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pavement_tiny" / "images"
@@ -39,14 +41,17 @@ def main() -> None:
     paths = sorted(p for p in args.images.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
     frames = [read_image(p) for p in (paths * (args.n // max(len(paths), 1) + 1))[: args.n]]
     results: dict[str, dict[str, float]] = {}
-    for info in list_models():
+    runtime = RuntimeOptions.from_settings(get_settings())  # TENKEN_DEVICE, TENKEN_INFERENCE_THREADS
+    for info in list_models(runtime.models_dir):
         for fmt in info.formats:  # openvino and pt are built from the ONNX file on first use
             path = info.weights_path(fmt)
             if info.task == "classify":
                 model = load_classifier(path)
                 ms = time_per_image_ms(model.probabilities, frames)
             else:
-                detector = load_detector(path, names=info.classes, imgsz=info.imgsz, conf=info.conf)
+                detector = load_detector(
+                    path, names=info.classes, imgsz=info.imgsz, conf=info.conf, runtime=runtime
+                )
                 ms = time_per_image_ms(detector.predict, frames)
             results.setdefault(info.name, {})[fmt] = round(ms, 1)
             print(f"{info.name:<6} {fmt:<9} {ms:7.1f} ms/image")

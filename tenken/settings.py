@@ -23,6 +23,9 @@ DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 # functions' defaults) uses the same optics as the settings themselves.
 DRONE_CAMERA_HFOV_DEG = 73.7
 DRONE_GPS_ERROR_M = 3.0
+# Model defaults, named for `vision.runtime.RuntimeOptions` (library code that is given no Settings).
+DEFAULT_MODELS_DIR = REPO_ROOT / "models"
+DEFAULT_DEVICE = "auto"
 
 
 def _config_file() -> Path | None:
@@ -39,7 +42,7 @@ class Settings(BaseSettings):
         default=Path.home() / ".local" / "share" / "tenken",
         description="Where the embedded store, uploads and media live.",
     )
-    models_dir: Path = Field(default=REPO_ROOT / "models", description="Shipped model folders.")
+    models_dir: Path = Field(default=DEFAULT_MODELS_DIR, description="Shipped model folders.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file under data_dir."
     )
@@ -50,7 +53,7 @@ class Settings(BaseSettings):
         description="Map tile URL template; empty string for no tiles (the map still works).",
     )
     device: str = Field(
-        default="auto",
+        default=DEFAULT_DEVICE,
         pattern="^(auto|cpu|cuda)$",
         description="Inference device: cuda runs the torch backend in fp16 on the GPU (tenken[gpu]) or "
         "refuses to start; cpu runs OpenVINO, else ONNX Runtime; auto takes the GPU when it is usable.",

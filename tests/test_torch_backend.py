@@ -15,6 +15,7 @@ from tenken.errors import ModelError  # noqa: E402
 from vision.backends.onnx_torch_graph import OnnxGraphModule  # noqa: E402
 from vision.backends.torch_backend import TorchDetector  # noqa: E402
 from vision.detector import DetectorOptions, load_detector  # noqa: E402
+from vision.runtime import RuntimeOptions  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 ROAD_ONNX = REPO / "models" / "road" / "road.onnx"
@@ -50,7 +51,7 @@ def test_torch_backend_finds_the_boxes_the_onnx_backend_finds(frames):
     wide = cv2.resize(frames[1], (640, 360))  # another size in the same batch: its own letterbox
     batch = [*frames, wide]
     ours = TorchDetector(ROAD_ONNX, DetectorOptions(conf=0.2), device="cpu").predict(batch)
-    reference = load_detector(ROAD_ONNX, conf=0.2, device="cpu").predict(batch)
+    reference = load_detector(ROAD_ONNX, conf=0.2, runtime=RuntimeOptions(device="cpu")).predict(batch)
     assert sum(len(d) for d in reference) > 0
     for a, b in zip(ours, reference, strict=True):
         assert len(a) == len(b)

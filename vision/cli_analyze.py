@@ -105,6 +105,7 @@ def analyze(
     from vision.registry import DEFAULT_CONF, ModelInfo, get_model
     from vision.road_report import check_report_folder, write_survey_report
     from vision.road_survey import prepare_survey, run_survey
+    from vision.runtime import RuntimeOptions
 
     for path, what in ((video, "video"), (track, "track")):
         if not path.exists():
@@ -133,16 +134,22 @@ def analyze(
     if prepared.track.warning:
         typer.echo(f"warning: {prepared.track.warning}", err=True)
     tiles = check_tile_url(settings.tile_url if tile_url is None else tile_url)
+    runtime = RuntimeOptions.from_settings(settings)
     if weights is None:
-        info = get_model(model)
-        weights_path = info.weights_path()
+        info = get_model(model, runtime.models_dir)
+        weights_path = info.weights_path(device=runtime.device)
         threshold = info.threshold(options.conf)
         detector = load_detector(
-            weights_path, names=info.classes, imgsz=info.imgsz, conf=threshold, batch=options.batch
+            weights_path,
+            names=info.classes,
+            imgsz=info.imgsz,
+            conf=threshold,
+            batch=options.batch,
+            runtime=runtime,
         )
     else:  # the user's own weights: names and input size come from the export's metadata
         weights_path = weights
-        detector = load_detector(weights_path, batch=options.batch)
+        detector = load_detector(weights_path, batch=options.batch, runtime=runtime)
         info = ModelInfo(
             name=weights.stem,
             version="custom",

@@ -24,9 +24,10 @@ def list_command(ctx: typer.Context) -> None:
     """List the shipped models."""
     if ctx.invoked_subcommand is not None:
         return
+    from tenken.settings import get_settings
     from vision.registry import list_models
 
-    models = list_models()
+    models = list_models(get_settings().models_dir)
     if not models:
         typer.echo("no models installed")
         return
@@ -45,9 +46,10 @@ def list_command(ctx: typer.Context) -> None:
 def prepare_command() -> None:
     """Build each model's OpenVINO (and, with torch installed, .pt) weights from its ONNX file now,
     rather than at first use (e.g. while building a container image)."""
+    from tenken.settings import get_settings
     from vision.registry import available_formats, list_models
 
-    for info in list_models():
+    for info in list_models(get_settings().models_dir):
         for fmt in available_formats(info):
             typer.echo(f"{info.name:<7} {fmt:<9} {info.weights_path(fmt)}")
 
@@ -87,15 +89,19 @@ def ship_command(
     threshold chosen on val, metrics.json for every runtime format, failures/ thumbnails."""
     from tenken.errors import ConfigError
     from tenken.settings import get_settings
+    from vision.runtime import RuntimeOptions
     from vision.train.ship import ShipData, ship_model, stale_files
 
     if not data and not heldout:
         raise ConfigError("give the data to measure on with --data (and/or --heldout)")
     if max_false_alarm_rate is not None and not 0 < max_false_alarm_rate < 1:
         raise ConfigError(f"--max-false-alarm-rate must be between 0 and 1, not {max_false_alarm_rate}")
-    folder = out or get_settings().models_dir / task
+    runtime = RuntimeOptions.from_settings(get_settings())
+    folder = out or runtime.models_dir / task
     measured_on = ShipData(tuple(data), tuple(heldout), max_false_alarm_rate)
-    result = ship_model(task, weights, measured_on, folder, version=version, licence=licence, imgsz=imgsz)
+    result = ship_model(
+        task, weights, measured_on, folder, version=version, licence=licence, imgsz=imgsz, runtime=runtime
+    )
     for fmt, doc in result["formats"].items():
         summary = {k: doc[k] for k in ("f1", "map50", "accuracy", "best_conf") if k in doc}
         typer.echo(f"{fmt:<9} {summary} {doc['predict_ms_per_image']} ms/image")

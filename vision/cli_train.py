@@ -12,6 +12,7 @@ import typer
 from tenken.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
+    from vision.runtime import RuntimeOptions
     from vision.train.weights import ResolvedWeights
 
 
@@ -104,8 +105,11 @@ def eval_command(
     Scene classifiers get accuracy, per-class precision/recall, the confusion matrix and the share of
     normal views called each disaster at the alert threshold instead.
     """
+    from tenken.settings import get_settings
+    from vision.runtime import RuntimeOptions
     from vision.train.weights import resolve_weights
 
+    runtime = RuntimeOptions.from_settings(get_settings())
     for name, value in (("--conf", conf), ("--max-false-alarm-rate", max_false_alarm_rate)):
         if value is not None and not 0 < value < 1:
             raise ConfigError(f"{name} must be between 0 and 1, not {value}")
@@ -114,7 +118,7 @@ def eval_command(
     for path in (*data, *heldout):
         if not path.exists():
             raise DataError(f"dataset not found: {path}")
-    weights = resolve_weights(model)
+    weights = resolve_weights(model, runtime)
     if weights.task is None:
         from vision.classifier import weights_task
 
@@ -124,7 +128,7 @@ def eval_command(
     from vision.train.operating_point import MAX_FALSE_ALARM_RATE
 
     budget = MAX_FALSE_ALARM_RATE if max_false_alarm_rate is None else max_false_alarm_rate
-    request = EvalRequest(data, heldout, split, conf, choose_threshold, budget, failures)
+    request = EvalRequest(data, heldout, split, conf, choose_threshold, budget, failures, runtime)
     if task == "classify":
         doc = _eval_classifier(weights, request)
     else:
@@ -143,6 +147,7 @@ class EvalRequest:
     choose_threshold: bool
     max_false_alarm_rate: float
     failures: Path | None
+    runtime: RuntimeOptions
 
 
 def _eval_detector(
@@ -154,7 +159,11 @@ def _eval_detector(
     from vision.train.operating_point import detector_operating_point
 
     detector = load_detector(
-        weights.path, names=weights.names, imgsz=weights.imgsz, agnostic_nms=agnostic_nms
+        weights.path,
+        names=weights.names,
+        imgsz=weights.imgsz,
+        agnostic_nms=agnostic_nms,
+        runtime=request.runtime,
     )
     wanted = tuple(c.strip() for c in classes.split(",")) if classes else tuple(detector.names)
     eval_set = load_eval_samples(

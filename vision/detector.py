@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from tenken.errors import ModelError
 from vision.detections import Detections
+from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ class Detector(Protocol):
 
 @dataclass(frozen=True)
 class DetectorOptions:
-    """How a backend runs a model: overrides for names and input size, thresholds, batch size."""
+    """How a backend runs a model: overrides for names and input size, thresholds, batch size, and
+    CPU threads (ONNX Runtime / OpenVINO; 0 = all cores)."""
 
     names: tuple[str, ...] | None = None  # None: from the weights' metadata
     imgsz: int | None = None  # None: from the weights' metadata
@@ -42,6 +44,7 @@ class DetectorOptions:
     iou: float = 0.45
     agnostic_nms: bool = False
     batch: int = 8
+    threads: int = 0
 
 
 def weights_format(path: Path) -> str:
@@ -65,12 +68,12 @@ def load_detector(
     iou: float = 0.45,
     agnostic_nms: bool = False,
     batch: int = 8,
-    device: str | None = None,
+    runtime: RuntimeOptions = DEFAULT_RUNTIME,
 ) -> Detector:
     """Load weights from a local path (never a download). Missing files raise `ModelError`.
 
-    `device` is auto, cpu or cuda (None: the `device` setting); cuda without a usable GPU raises
-    `DeviceError`. The device, backend and provider picked are logged.
+    `runtime` gives the device (auto, cpu or cuda; cuda without a usable GPU raises `DeviceError`)
+    and the CPU threads per model. The device, backend and provider picked are logged.
     """
     from vision.device import inference_plan, resolve_device
 
@@ -78,15 +81,13 @@ def load_detector(
     if not path.exists():
         raise ModelError(f"weights not found: {path}")
     fmt = weights_format(path)
-    if device is None:
-        from tenken.settings import get_settings
-
-        device = get_settings().device
-    choice = resolve_device(device)
+    choice = resolve_device(runtime.device)
     if choice.reason:
         log.info("device auto: running on the CPU, there is %s", choice.reason)
     plan = inference_plan(fmt, choice.device)
-    opts = DetectorOptions(tuple(names) if names else None, imgsz, conf, iou, agnostic_nms, batch)
+    opts = DetectorOptions(
+        tuple(names) if names else None, imgsz, conf, iou, agnostic_nms, batch, runtime.inference_threads
+    )
     detector: Detector
     if plan.backend == "torch":
         from vision.backends.torch_backend import TorchDetector

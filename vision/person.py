@@ -23,6 +23,7 @@ from tenken.errors import ModelError
 from vision.detections import Detections
 from vision.detector import Detector, Frame, load_detector
 from vision.privacy import blur_regions, evidence_crop
+from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
 
 PERSON = "person"
 COCO_PERSON_ID = 0
@@ -85,9 +86,15 @@ class PersonDetector:
         return out
 
 
-def load_person_detector(path: Path | None = None, *, conf: float = 0.35, imgsz: int = 640) -> PersonDetector:
+def load_person_detector(
+    path: Path | None = None,
+    *,
+    conf: float = 0.35,
+    imgsz: int = 640,
+    runtime: RuntimeOptions = DEFAULT_RUNTIME,
+) -> PersonDetector:
     """The person detector from `path` (a COCO-class ONNX/OpenVINO/.pt) or the cached COCO YOLOv8n."""
-    return PersonDetector(load_detector(path or coco_onnx_path(), conf=conf, imgsz=imgsz))
+    return PersonDetector(load_detector(path or coco_onnx_path(), conf=conf, imgsz=imgsz, runtime=runtime))
 
 
 class CombinedDetector:
@@ -129,12 +136,14 @@ class CombinedDetector:
         return merged
 
 
-def live_detector(incident_detector: Detector | None, person_detection: bool) -> Detector | None:
+def live_detector(
+    incident_detector: Detector | None, person_detection: bool, runtime: RuntimeOptions = DEFAULT_RUNTIME
+) -> Detector | None:
     """The detector for `LivePipeline`: the incident model, joined by the person model when
     search and rescue is on (pass `kinds=live_kinds(person_detection)` to the pipeline as well)."""
     if not person_detection:
         return incident_detector
-    person = load_person_detector()
+    person = load_person_detector(runtime=runtime)
     return person if incident_detector is None else CombinedDetector([incident_detector, person])
 
 

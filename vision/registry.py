@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tenken.errors import ModelError
-from tenken.settings import get_settings
+from tenken.settings import DEFAULT_DEVICE, DEFAULT_MODELS_DIR
 
 # Preference on a CPU machine: OpenVINO is fastest, ONNX Runtime next; .pt needs torch.
 FORMAT_PREFERENCE = ("openvino", "onnx", "pt")
@@ -71,13 +71,13 @@ class ModelInfo:
         """
         return self.conf if requested is None else requested
 
-    def weights_path(self, fmt: str | None = None) -> Path:
-        """Path of the weights in `fmt`, or the best available format for this machine.
+    def weights_path(self, fmt: str | None = None, device: str = DEFAULT_DEVICE) -> Path:
+        """Path of the weights in `fmt`, or the best available format for `device` on this machine.
 
         OpenVINO and .pt weights are built from the ONNX file into the cache on first use."""
         if fmt is not None and fmt not in FORMATS:
             raise ModelError(f"unknown weights format {fmt!r} (choose from {', '.join(FORMATS)})")
-        order = (fmt,) if fmt else format_preference(get_settings().device)
+        order = (fmt,) if fmt else format_preference(device)
         for f in order:
             if f == "openvino" and not _openvino_available():
                 continue
@@ -143,14 +143,14 @@ def _read_model(folder: Path) -> ModelInfo:
         raise ModelError(f"{meta_path}: unreadable model description ({exc})") from None
 
 
-def list_models(models_dir: Path | None = None) -> list[ModelInfo]:
-    root = models_dir or get_settings().models_dir
-    if not root.is_dir():
+def list_models(models_dir: Path = DEFAULT_MODELS_DIR) -> list[ModelInfo]:
+    """Every model folder under `models_dir` (pass `RuntimeOptions.models_dir` from the settings)."""
+    if not models_dir.is_dir():
         return []
-    return [_read_model(p.parent) for p in sorted(root.glob("*/model.json"))]
+    return [_read_model(p.parent) for p in sorted(models_dir.glob("*/model.json"))]
 
 
-def get_model(name: str, models_dir: Path | None = None) -> ModelInfo:
+def get_model(name: str, models_dir: Path = DEFAULT_MODELS_DIR) -> ModelInfo:
     models = {m.name: m for m in list_models(models_dir)}
     if name not in models:
         known = ", ".join(sorted(models)) or "none"

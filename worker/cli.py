@@ -258,6 +258,7 @@ def stream(
     from vision.live.pose import PoseHistory
     from vision.live.telemetry_feed import TelemetryFollower
     from vision.registry import DEFAULT_ALERT_CONF, get_model
+    from vision.runtime import RuntimeOptions
     from worker.bus import make_bus
     from worker.detectors import describe_detector, get_detector
     from worker.stream_reader import StreamConfig, run_stream
@@ -273,7 +274,8 @@ def stream(
         batch_frames=batch,
         max_frames=max_frames,
     )
-    info = describe_detector(model)[0]
+    runtime = RuntimeOptions.from_settings(settings)
+    info = describe_detector(model, runtime)[0]
     threshold = info.threshold(conf if conf is not None else settings.live_conf)
     detector: LiveDetector
     if settings.broker_url:
@@ -283,9 +285,9 @@ def stream(
         queue = queue_names(settings).inference
         detector = CeleryDetector(make_celery(settings), queue, model, info.classes, threshold)
     else:
-        detector = LocalDetector(get_detector(model).detector, threshold)
-    scene_info = get_model(scene) if scene else None
-    classifier = load_classifier(scene_info.weights_path()) if scene_info else None
+        detector = LocalDetector(get_detector(model, runtime).detector, threshold)
+    scene_info = get_model(scene, runtime.models_dir) if scene else None
+    classifier = load_classifier(scene_info.weights_path(device=runtime.device)) if scene_info else None
     poses = PoseHistory(settings.live_max_pose_age_s)
     follower = TelemetryFollower(bus, poses, config.stream_id).start() if settings.broker_url else None
     try:

@@ -16,6 +16,7 @@ from tenken.errors import ModelError
 from vision.batching import MAX_BATCH, SharedBatchDetector
 from vision.detector import Detector, load_detector, weights_format
 from vision.registry import DEFAULT_CONF, ModelInfo, get_model
+from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class LoadedDetector:
     weights: Path
 
 
-_cache: dict[str, LoadedDetector] = {}
+_cache: dict[tuple[str, RuntimeOptions], LoadedDetector] = {}
 _lock = threading.Lock()
 
 
@@ -40,8 +41,9 @@ def _import_class(spec: str) -> type:
     return cls
 
 
-def describe_detector(spec: str) -> tuple[ModelInfo, Path, str]:
-    """The model description, weights path and backend name of `spec`, without loading weights."""
+def describe_detector(spec: str, runtime: RuntimeOptions = DEFAULT_RUNTIME) -> tuple[ModelInfo, Path, str]:
+    """The model description, weights path and backend name of `spec` (a model in
+    `runtime.models_dir`), without loading weights."""
     if ":" in spec:
         cls = _import_class(spec)
         info = ModelInfo(
@@ -55,18 +57,18 @@ def describe_detector(spec: str) -> tuple[ModelInfo, Path, str]:
             folder=Path("."),
         )
         return info, Path(spec.partition(":")[2]), str(getattr(cls, "backend", "custom"))
-    info = get_model(spec)
-    weights = info.weights_path()
+    info = get_model(spec, runtime.models_dir)
+    weights = info.weights_path(device=runtime.device)
     return info, weights, weights_format(weights)
 
 
-def _load(spec: str) -> LoadedDetector:
-    info, weights, _ = describe_detector(spec)
+def _load(spec: str, runtime: RuntimeOptions) -> LoadedDetector:
+    info, weights, _ = describe_detector(spec, runtime)
     if ":" in spec:
         detector: Detector = _import_class(spec)()
     else:
         detector = load_detector(
-            weights, names=info.classes, imgsz=info.imgsz, conf=info.conf, batch=MAX_BATCH
+            weights, names=info.classes, imgsz=info.imgsz, conf=info.conf, batch=MAX_BATCH, runtime=runtime
         )
         if detector.backend == "torch":
             getattr(detector, "warm_up", lambda: None)()  # tune cuDNN before the first caller waits
@@ -75,15 +77,21 @@ def _load(spec: str) -> LoadedDetector:
     return LoadedDetector(detector, info, weights)
 
 
-def get_detector(spec: str) -> LoadedDetector:
-    """The detector for `spec`, loaded on first use in this process and kept."""
+def get_detector(spec: str, runtime: RuntimeOptions = DEFAULT_RUNTIME) -> LoadedDetector:
+    """The detector for `spec` run as `runtime` says, loaded on first use in this process and kept."""
     with _lock:
-        loaded = _cache.get(spec)
+        loaded = _cache.get((spec, runtime))
         if loaded is None:
-            loaded = _cache[spec] = _load(spec)
+            loaded = _cache[spec, runtime] = _load(spec, runtime)
         return loaded
 
 
 def loaded_specs() -> list[str]:
     """Specs loaded in this process so far (a parent must show none before it forks workers)."""
-    return sorted(_cache)
+    return sorted({spec for spec, _ in _cache})
+
+
+def loaded_detectors() -> dict[str, Detector]:
+    """The detectors loaded in this process so far, by spec."""
+    with _lock:
+        return {spec: loaded.detector for (spec, _), loaded in sorted(_cache.items(), key=lambda i: i[0][0])}

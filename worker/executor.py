@@ -23,6 +23,7 @@ from tenken.events import EventBus
 from tenken.settings import Settings
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
+from vision.runtime import RuntimeOptions
 from vision.survey_options import SurveyOptions
 from worker import job_steps
 from worker.job_watch import (
@@ -201,7 +202,12 @@ class EmbeddedExecutor:
         for _ in range(self.settings.chunk_max_attempts + 1):
             try:
                 job_steps.run_chunk(
-                    self.store, job_id, index, max_attempts=self.settings.chunk_max_attempts, bus=self.bus
+                    self.store,
+                    job_id,
+                    index,
+                    max_attempts=self.settings.chunk_max_attempts,
+                    bus=self.bus,
+                    runtime=RuntimeOptions.from_settings(self.settings),
                 )
                 return
             except Exception as exc:

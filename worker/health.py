@@ -19,34 +19,35 @@ from tenken.errors import TenkenError
 from tenken.settings import Settings, get_settings
 from vision.detector import describe_inference, weights_format
 from vision.device import inference_plan, resolve_device
+from vision.runtime import RuntimeOptions
 
 log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4)
-def _machine_report(device: str, spec: str) -> tuple[tuple[str, str], ...]:
+def _machine_report(runtime: RuntimeOptions, spec: str) -> tuple[tuple[str, str], ...]:
     # Importing torch to ask NVML takes seconds: once per process.
-    choice = resolve_device(device)
+    choice = resolve_device(runtime.device)
     report = {"device": choice.device, "description": choice.description}
     if choice.reason:
         report["cpu_because"] = choice.reason
     if ":" not in spec:
         from vision.registry import get_model
 
-        plan = inference_plan(weights_format(get_model(spec).weights_path()), choice.device)
+        weights = get_model(spec, runtime.models_dir).weights_path(device=runtime.device)
+        plan = inference_plan(weights_format(weights), choice.device)
         report.update(backend=plan.backend, provider=plan.provider)
     return tuple(report.items())
 
 
 def device_report(settings: Settings) -> dict[str, Any]:
     """Device, backend and provider of this machine; raises `DeviceError` when the device is missing."""
-    report: dict[str, Any] = dict(_machine_report(settings.device, settings.road_detector))
+    runtime = RuntimeOptions.from_settings(settings)
+    report: dict[str, Any] = dict(_machine_report(runtime, settings.road_detector))
     choice_device = report["device"]
-    from worker.detectors import get_detector, loaded_specs
+    from worker.detectors import loaded_detectors
 
-    report["loaded"] = {
-        s: describe_inference(get_detector(s).detector, choice_device) for s in loaded_specs()
-    }
+    report["loaded"] = {s: describe_inference(d, choice_device) for s, d in loaded_detectors().items()}
     return report
 
 

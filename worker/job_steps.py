@@ -35,6 +35,7 @@ from vision.road_survey import (
     route_points,
     split_chunks,
 )
+from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
 from vision.survey_options import SurveyOptions, parse_options
 from vision.video import VideoInfo, probe_video
 from worker.detectors import describe_detector, get_detector
@@ -159,7 +160,13 @@ def ready_to_aggregate(store: Store, job_id: str) -> bool:
 
 
 def run_chunk(
-    store: Store, job_id: str, index: int, *, max_attempts: int, bus: EventBus | None = None
+    store: Store,
+    job_id: str,
+    index: int,
+    *,
+    max_attempts: int,
+    bus: EventBus | None = None,
+    runtime: RuntimeOptions = DEFAULT_RUNTIME,
 ) -> ChunkOutcome:
     """Detect one chunk's frames and store their results, once.
 
@@ -186,7 +193,7 @@ def run_chunk(
         error = f"gave up after {max_attempts} attempts (the worker died or failed each time)"
     else:
         try:
-            loaded = get_detector(spec)
+            loaded = get_detector(spec, runtime)
             threshold = loaded.info.threshold(options.conf)
             sampled = decode_chunk(video, frames, start_s, _track(track_path), _video(video))
             for i in range(0, len(sampled), options.batch):
@@ -328,7 +335,7 @@ def _write_report(
 ) -> None:
     from vision.road_report import write_survey_report
 
-    info, weights, backend = describe_detector(spec)
+    info, weights, backend = describe_detector(spec, RuntimeOptions.from_settings(settings))
     write_survey_report(
         result,
         out,

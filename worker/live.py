@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from tenken.errors import VideoError
+from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
 from worker.detectors import get_detector
 
 
@@ -27,10 +28,14 @@ def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
 
 
 def detect_jpeg_batch(
-    spec: str, images_jpeg: Sequence[bytes], frames: Sequence[dict[str, Any]], conf: float | None
+    spec: str,
+    images_jpeg: Sequence[bytes],
+    frames: Sequence[dict[str, Any]],
+    conf: float | None,
+    runtime: RuntimeOptions = DEFAULT_RUNTIME,
 ) -> list[dict[str, Any]]:
     """One result per frame: the frame's metadata (index, time, pose) plus its detections."""
-    loaded = get_detector(spec)
+    loaded = get_detector(spec, runtime)
     threshold = loaded.info.threshold(conf)
     images = [decode_jpeg(data) for data in images_jpeg]
     # On a GPU worker live frames jump the queue: they wait at most the live latency cap.

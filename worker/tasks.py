@@ -16,6 +16,7 @@ from celery import Task, shared_task
 from tenken.events import EventBus
 from tenken.settings import Settings, get_settings
 from tenken.store.db import Store
+from vision.runtime import RuntimeOptions
 from worker import job_steps
 from worker.app import QueueNames, queue_names
 
@@ -25,6 +26,10 @@ _state_lock = threading.Lock()
 
 def _settings() -> Settings:
     return get_settings()
+
+
+def _runtime() -> RuntimeOptions:
+    return RuntimeOptions.from_settings(_settings())
 
 
 def _store() -> Store:
@@ -71,7 +76,7 @@ def prepare_job(self: Task, job_id: str) -> None:
 )
 def run_chunk(self: Task, job_id: str, index: int) -> None:
     outcome = job_steps.run_chunk(
-        _store(), job_id, index, max_attempts=_settings().chunk_max_attempts, bus=_bus()
+        _store(), job_id, index, max_attempts=_settings().chunk_max_attempts, bus=_bus(), runtime=_runtime()
     )
     if outcome.all_finished:
         # Every chunk that finishes last may send this; aggregation completes the job only once.
@@ -98,4 +103,4 @@ def detect_frames(spec: str, frames: list[dict[str, Any]], conf: float | None = 
     from worker.live import detect_jpeg_batch
 
     images = [base64.b64decode(f["jpeg_b64"]) for f in frames]
-    return detect_jpeg_batch(spec, images, frames, conf)
+    return detect_jpeg_batch(spec, images, frames, conf, _runtime())

@@ -272,3 +272,29 @@ def test_a_chunk_whose_worker_died_every_time_is_given_up(tmp_path, drive):
         chunk = jobstore.get_chunk(s, job_id, 0)
     assert chunk.state == "failed" and "gave up after 3 attempts" in (chunk.error or "")
     store.dispose()
+
+
+def test_embedded_jobs_load_the_model_from_the_executors_settings(tmp_path, drive, monkeypatch):
+    from tenken.settings import get_settings
+    from tests.model_folders import copy_model_as
+
+    models = tmp_path / "models"
+    copy_model_as("road", "pavement", models)
+    monkeypatch.setenv("TENKEN_MODELS_DIR", str(tmp_path / "elsewhere"))  # the global settings: no such model
+    get_settings.cache_clear()
+    settings = load_settings(
+        data_dir=tmp_path / "data", tile_url="", models_dir=models, road_detector="pavement", device="cpu"
+    )
+    store = Store(settings.effective_database_url)
+    executor = EmbeddedExecutor(settings, store, InProcessBus())
+    try:
+        job_id = executor.submit_video_job(drive[0], drive[1], survey_options())
+        executor.wait(job_id, timeout_s=120)
+        with store.session() as s:
+            job = jobstore.get_job(s, job_id)
+        assert job.state == "completed" and job.error is None and job.frames_done > 0
+        assert json.loads((Path(job.report_dir) / "report.json").read_text())["model"]["name"] == "pavement"
+    finally:
+        executor.shutdown()
+        store.dispose()
+        get_settings.cache_clear()

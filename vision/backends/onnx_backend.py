@@ -8,7 +8,6 @@ import numpy as np
 import numpy.typing as npt
 
 from tenken.errors import ModelError
-from tenken.settings import get_settings
 from vision.backends.yolo_runtime import YoloRuntimeDetector, imgsz_from_metadata, names_from_metadata
 from vision.detector import DetectorOptions
 
@@ -21,9 +20,8 @@ class OnnxDetector(YoloRuntimeDetector):
 
         session_options = ort.SessionOptions()
         session_options.log_severity_level = 3
-        threads = get_settings().inference_threads
-        if threads:  # several worker processes on one machine: keep them from oversubscribing cores
-            session_options.intra_op_num_threads = threads
+        if options.threads:  # several worker processes on one machine: keep them from oversubscribing cores
+            session_options.intra_op_num_threads = options.threads
         # The CPU path only: the GPU path is the torch backend, so nothing falls back silently.
         self.provider = "CPUExecutionProvider"
         try:

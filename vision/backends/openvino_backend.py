@@ -10,7 +10,6 @@ import numpy.typing as npt
 import yaml
 
 from tenken.errors import ModelError
-from tenken.settings import get_settings
 from vision.backends.yolo_runtime import YoloRuntimeDetector, imgsz_from_metadata, names_from_metadata
 from vision.detector import DetectorOptions
 
@@ -46,8 +45,8 @@ class OpenVinoDetector(YoloRuntimeDetector):
         size = options.imgsz or imgsz_from_metadata(meta.get("imgsz")) or shape[2].get_length()
         model_names = options.names or names_from_metadata(meta.get("names", {}))
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-        if get_settings().inference_threads:
-            config["INFERENCE_NUM_THREADS"] = get_settings().inference_threads
+        if options.threads:  # several worker processes on one machine: keep them from oversubscribing
+            config["INFERENCE_NUM_THREADS"] = options.threads
         self.compiled = core.compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
         super().__init__(model_names, size, options, fixed_batch=fixed)

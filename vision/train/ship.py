@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tenken.errors import ModelError
+from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
 from vision.train.export import export_onnx, write_model_json
 from vision.train.tasks import TaskSpec, get_task
 
@@ -44,8 +45,10 @@ def ship_model(
     licence: str | None = None,
     imgsz: int | None = None,
     formats: Sequence[str] = FORMATS,
+    runtime: RuntimeOptions = DEFAULT_RUNTIME,
 ) -> dict[str, Any]:
-    """Export `best_pt` into `out_dir`, score each format, choose the threshold, write model.json."""
+    """Export `best_pt` into `out_dir`, score each format (detectors on `runtime`'s device and
+    threads), choose the threshold, write model.json."""
     if not best_pt.is_file():
         raise ModelError(f"weights not found: {best_pt}")
     task = get_task(task_name)
@@ -65,7 +68,7 @@ def ship_model(
         doc, report = (
             _classifier_figures(weights, measured_on)
             if task.kind == "classify"
-            else _detector_figures(weights, measured_on, task.classes, size)
+            else _detector_figures(weights, measured_on, task.classes, size, runtime)
         )
         figures[fmt], reports[fmt] = doc, report
     main = "onnx" if "onnx" in figures else next(iter(figures))
@@ -197,12 +200,12 @@ def _write_failures(task: TaskSpec, report: Any, conf: float, out: Path) -> None
 
 
 def _detector_figures(
-    path: Path, measured_on: ShipData, classes: tuple[str, ...], imgsz: int
+    path: Path, measured_on: ShipData, classes: tuple[str, ...], imgsz: int, runtime: RuntimeOptions
 ) -> tuple[dict[str, Any], Any]:
     from vision.detector import load_detector
     from vision.train.evaluate import eval_policy, evaluate_detector, load_eval_samples, report_json
 
-    detector = load_detector(path, names=classes, imgsz=imgsz)
+    detector = load_detector(path, names=classes, imgsz=imgsz, runtime=runtime)
     eval_set = load_eval_samples(
         measured_on.data, eval_policy(classes, detector.names), "val", measured_on.heldout
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tenken.errors import ModelError
 from vision.registry import get_model
+from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
 
 
 @dataclass(frozen=True)
@@ -20,16 +21,16 @@ class ResolvedWeights:
     alert_conf: float | None = None
 
 
-def resolve_weights(model: str) -> ResolvedWeights:
-    """A weights path, or `name` / `name:format` (pt, onnx, openvino) from the registry."""
+def resolve_weights(model: str, runtime: RuntimeOptions = DEFAULT_RUNTIME) -> ResolvedWeights:
+    """A weights path, or `name` / `name:format` (pt, onnx, openvino) from `runtime.models_dir`."""
     path = Path(model)
     if path.exists():
         return ResolvedWeights(path, str(path))
     if "/" in model or path.suffix in (".pt", ".onnx", ".xml"):
         raise ModelError(f"weights not found: {model}")
     name, _, fmt = model.partition(":")
-    info = get_model(name)
-    weights = info.weights_path(fmt or None)
+    info = get_model(name, runtime.models_dir)
+    weights = info.weights_path(fmt or None, device=runtime.device)
     shown = weights.relative_to(info.folder) if weights.is_relative_to(info.folder) else weights.name
     label = f"{name} ({shown})"
     return ResolvedWeights(weights, label, info.task, info.classes, info.imgsz, info.conf, info.alert_conf)
