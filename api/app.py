@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -18,14 +18,12 @@ from api.incident_recorder import IncidentRecorder
 from api.live_source import LiveSource, LiveSourceSpec
 from api.routers import exports, findings, incidents, jobs, live, network, page, tokens
 from api.services import Services, build_services
-from api.sse import LiveHub
+from api.sse import LiveHub, stored_valid_token_ids
 from api.video import router as video_router
 from tenken import __version__
 from tenken.errors import ConfigError, JobError, NetworkError, TenkenError, TrackError, VideoError
 from tenken.report.writer import check_tile_url
 from tenken.settings import Settings
-from tenken.store.auth import valid_token_ids
-from tenken.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +66,6 @@ async def _on_tenken_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=code, content={"detail": str(exc)})
 
 
-def _valid_token_ids(store: Store, token_ids: Collection[int]) -> set[int]:
-    with store.session() as session:
-        return valid_token_ids(session, token_ids)
-
-
 def create_app(
     settings: Settings, services: Services | None = None, live_sources: Sequence[LiveSourceSpec] = ()
 ) -> FastAPI:
@@ -94,7 +87,7 @@ def create_app(
             )
             running.recorder.start()
         if running.hub is None:
-            running.hub = LiveHub(running.bus, token_check=partial(_valid_token_ids, running.store))
+            running.hub = LiveHub(running.bus, token_check=partial(stored_valid_token_ids, running.store))
             running.hub.start()
         feeds = app.state.live_feeds = [LiveSource(app, spec).start() for spec in live_sources]
         try:

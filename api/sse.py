@@ -20,6 +20,8 @@ from functools import partial
 import anyio
 
 from tenken.events import CHANNELS, Event, EventBus
+from tenken.store.auth import valid_token_ids
+from tenken.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,13 @@ KEEPALIVE_S = 15.0  # a comment line this often keeps proxies and idle links fro
 POLL_S = 1.0  # how long one read of the bus waits; bounds how late a disconnect or stop is noticed
 CLIENT_BACKLOG = 1000  # batches queued for one client before it counts as too slow
 AUTH_CHECK_S = 2.0  # how often the hub checks that the tokens of open streams are still valid
+
+
+def stored_valid_token_ids(store: Store, token_ids: Collection[int]) -> set[int]:
+    """Which of `token_ids` are still valid in `store`: what open event and video streams ask."""
+    with store.session() as session:
+        return valid_token_ids(session, token_ids)
+
 
 # Given the token ids of open streams, those still valid (one store query for every stream).
 TokenCheck = Callable[[Collection[int]], Collection[int]]

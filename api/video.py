@@ -7,10 +7,11 @@ route needs a viewer token (`?token=` works for `<img>` tags); pushing frames ne
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 from api.deps import Operator, Viewer
 from api.query_params import MAX_INT64, unix_time
+from api.sse import AUTH_CHECK_S, stored_valid_token_ids
 from api.video_feed import FrameHub, LiveVideoFeed, ViewerStats
 from tenken.errors import DataError
 from tenken.events import INCIDENTS, EventBus
@@ -228,7 +230,14 @@ def sources(request: Request, _viewer: Viewer) -> list[LiveSource]:
 
 
 async def mjpeg_stream(
-    hub: FrameHub, stats: ViewerStats, period_s: float, request: Request, *, early_headers: bool = False
+    hub: FrameHub,
+    stats: ViewerStats,
+    period_s: float,
+    request: Request,
+    *,
+    early_headers: bool = False,
+    still_allowed: Callable[[], Awaitable[bool]] | None = None,
+    auth_check_s: float = AUTH_CHECK_S,
 ) -> AsyncIterator[bytes]:
     """Multipart JPEG parts, each the newest frame when this viewer is ready for one, at most 1/period_s.
 
@@ -237,11 +246,18 @@ async def mjpeg_stream(
     Each part ends with the next part's boundary line. Browsers show a part only once the next part's
     headers have arrived: with `early_headers` those are sent right after each JPEG (so they cannot
     carry its Content-Length), which saves a browser a whole frame period of delay.
+    `still_allowed` is asked every `auth_check_s`: when the viewer's token was revoked or expired
+    the stream ends, as the event stream does.
     """
     early = "Content-Type: image/jpeg\r\n\r\n" if early_headers else ""
     yield f"--{BOUNDARY}\r\n{early}".encode()
     last_published_s = -math.inf
+    next_check_s = time.monotonic() + auth_check_s
     while not await request.is_disconnected():
+        if still_allowed is not None and time.monotonic() >= next_check_s:
+            if not await still_allowed():
+                return
+            next_check_s = time.monotonic() + auth_check_s
         frame = await hub.next_newer(stats.last_seq, KEEPALIVE_S)
         if frame is None:
             frame = hub.latest()  # nothing new for a while: repeat the last frame to keep the link open
@@ -274,7 +290,7 @@ async def mjpeg_stream(
 async def live_video(
     source: str,
     request: Request,
-    _viewer: Viewer,
+    viewer: Viewer,
     fps: Annotated[float | None, Query(gt=0, le=60, description="Lower frame rate for this viewer.")] = None,
     browser: Annotated[
         bool,
@@ -294,11 +310,21 @@ async def live_video(
         )
     max_fps = video.settings.live_video_fps
     stats = video.add_viewer(source)
+    store = request.app.state.services.store
+
+    async def token_still_valid() -> bool:
+        ids = await asyncio.to_thread(stored_valid_token_ids, store, {viewer.token_id})
+        return viewer.token_id in ids
 
     async def body() -> AsyncIterator[bytes]:
         try:
             async for part in mjpeg_stream(
-                hub, stats, 1.0 / min(fps or max_fps, max_fps), request, early_headers=browser
+                hub,
+                stats,
+                1.0 / min(fps or max_fps, max_fps),
+                request,
+                early_headers=browser,
+                still_allowed=token_still_valid,
             ):
                 yield part
         finally:

@@ -155,3 +155,62 @@ def test_the_access_log_of_a_real_server_never_holds_a_secret(served):
     assert "/api/telemetry?ticket=***&x=1" in log
     assert secret not in log and secret.removeprefix("tk_") not in log
     assert ticket not in log and ticket.removeprefix("st_") not in log
+
+
+class VideoWatcher:
+    """Reads a live MJPEG feed in a thread (keeping the frames coming) and records when it ends."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+        self.parts = 0
+        self.opened = threading.Event()
+        self.ended = threading.Event()
+        threading.Thread(target=self._follow, daemon=True).start()
+
+    def _follow(self) -> None:
+        try:
+            with httpx.stream(
+                "GET", self.url + "/api/live/drone-1/video.mjpg", params={"token": self.token}, timeout=None
+            ) as r:
+                self.opened.set()
+                for chunk in r.iter_bytes():
+                    self.parts += chunk.count(b"\xff\xd8")
+        except httpx.HTTPError:
+            pass
+        finally:
+            self.opened.set()
+            self.ended.set()
+
+
+def test_revoking_a_token_ends_its_open_video_streams(live_server, tokens):
+    import cv2
+    import numpy as np
+
+    ok, jpeg = cv2.imencode(".jpg", np.full((48, 64, 3), 90, np.uint8))
+    assert ok
+
+    def push() -> None:
+        response = httpx.post(
+            live_server.url + "/api/live/drone-1/frame",
+            content=jpeg.tobytes(),
+            headers={**auth(tokens["operator"]), "Content-Type": "image/jpeg"},
+        )
+        assert response.status_code == 200, response.text
+
+    push()
+    viewer, other = (
+        VideoWatcher(live_server.url, tokens["viewer"]),
+        VideoWatcher(live_server.url, tokens["admin"]),
+    )
+    assert viewer.opened.wait(30) and other.opened.wait(30)
+    me = httpx.get(live_server.url + "/api/me", headers=auth(tokens["viewer"])).json()
+    assert (
+        httpx.delete(f"{live_server.url}/api/tokens/{me['id']}", headers=auth(tokens["admin"])).status_code
+        == 204
+    )
+    for _ in range(600):  # new frames keep both streams busy until the revoked one ends
+        push()
+        if viewer.ended.wait(0.1):
+            break
+    assert viewer.ended.is_set()
+    assert not other.ended.is_set() and other.parts > 0  # the admin's stream goes on
