@@ -24,6 +24,8 @@ from tenken.store.defects import (
     query_defect_summaries,
 )
 from tenken.store.jobs import get_job
+from tenken.store.repairs import OPEN, statuses_between
+from tenken.store.reviews import verdicts_between
 
 router = APIRouter(prefix="/api", tags=["findings"])
 Severity = Literal["low", "medium", "high"]
@@ -69,7 +71,15 @@ def findings(
         limit=limit,
         offset=offset,
     )
-    body = {"type": "FeatureCollection", "features": [summary_feature(r) for r in rows]}
+    features = [summary_feature(r) for r in rows]
+    if rows:  # the review and repair status of each, for the map's review panel and filters
+        verdicts = verdicts_between(session, rows[0].id, rows[-1].id)
+        repairs = statuses_between(session, rows[0].id, rows[-1].id)
+        for feature in features:
+            props = feature["properties"]
+            props["review"] = verdicts.get(props["id"])
+            props["repair"], props["reopened"] = repairs.get(props["id"], (OPEN, False))
+    body = {"type": "FeatureCollection", "features": features}
     # Built by our own tested code: skip re-validating thousands of features against the model.
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/geo+json")
 

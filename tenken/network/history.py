@@ -43,10 +43,8 @@ def load_snapshot(session: Session, job_id: str) -> SurveySnapshot:
 
 
 def repair_notes(session: Session, defect_ids: Sequence[int]) -> dict[int, str]:
-    """What the repair records say of defects that were repaired, by stored defect id.
+    """What the repair records say of defects that were repaired, by stored defect id
+    ("repaired 2026-05-02 by crew 3"); a defect without such a record is not seen again."""
+    from tenken.store.repairs import repair_notes as recorded_notes
 
-    The hook for repair status (issue 18, item 4): until the store records repairs it has no
-    notes, and every defect the later survey did not find again is reported as "not seen again"
-    (repaired without a record, or missed) rather than "repaired".
-    """
-    return {}
+    return recorded_notes(session, defect_ids)
