@@ -6,7 +6,7 @@ name) and when. A review that rejects a finding, or re-classes it, grades the su
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
@@ -42,7 +42,7 @@ from vision.source_frame import frame_jpeg
 router = APIRouter(prefix="/api", tags=["review"])
 Verdict = Literal["confirmed", "rejected", "reclassed"]
 RepairStatus = Literal["open", "scheduled", "repaired", "dismissed"]
-assert set(VERDICTS) == set(Verdict.__args__) and set(STATUSES) == set(RepairStatus.__args__)  # type: ignore[attr-defined]
+assert set(VERDICTS) == set(get_args(Verdict)) and set(STATUSES) == set(get_args(RepairStatus))
 
 
 class ReviewIn(BaseModel):
