@@ -229,3 +229,16 @@ def test_a_repaired_defect_found_again_by_a_later_survey_reopens_with_a_flag(api
     )
     with store.session() as s:  # checking again re-opens nothing more
         assert reopen_found_again(s, later) == []
+
+
+def test_the_source_frame_of_a_survey_whose_video_is_gone_is_404_saying_so(api):
+    client, _, job_id, viewer, _ = api
+    row_id = findings(client, viewer, job_id)[2]["id"]
+    r = client.get(f"/api/defects/{row_id}/frame", headers=auth(viewer))
+    assert r.status_code == 404 and "is gone" in r.json()["detail"]
+    assert (
+        client.get(
+            f"/api/defects/{row_id}/frame", params={"frame_index": -1}, headers=auth(viewer)
+        ).status_code
+        == 422
+    )
