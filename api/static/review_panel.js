@@ -154,7 +154,8 @@
       var observations = got[0].properties.observations || [];
       var review = got[1].review;
       var best = observations.filter(function (o) { return o.frame_index === props.best_frame; })[0] || observations[0];
-      if (review && review.box_xyxy) { state.frameIndex = review.frame_index; state.box = review.box_xyxy; }
+      // a box a reviewer drew before is kept (sent again) unless redrawn
+      if (review && review.box_xyxy) { state.frameIndex = review.frame_index; state.box = review.box_xyxy; state.drawn = true; }
       else if (best) { state.frameIndex = best.frame_index; state.box = best.box_xyxy; }
       else { state.frameIndex = props.best_frame; }
       showReview(review, got[1].repair);

@@ -68,6 +68,8 @@ def _check(review: Review, defect: DefectRow, frame_size: tuple[int, int]) -> st
         )
     if review.verdict == RECLASSED and review.class_name is None:
         raise ReviewError("class_name", "a re-class needs the new class_name")
+    if review.verdict != RECLASSED and new_class != defect.class_name:
+        raise ReviewError("class_name", f"to change the class to {new_class}, use the verdict {RECLASSED!r}")
     if review.box_xyxy is not None:
         x1, y1, x2, y2 = review.box_xyxy
         width, height = frame_size

@@ -135,6 +135,7 @@ def test_a_reclassed_finding_counts_as_its_new_class(api):
         ({"verdict": "maybe"}, "verdict"),
         ({"verdict": "reclassed"}, "class_name"),
         ({"verdict": "reclassed", "class_name": "D99"}, "class_name"),
+        ({"verdict": "confirmed", "class_name": "D40"}, "class_name"),
         ({"verdict": "confirmed", "box_xyxy": [50, 20, 10, 80]}, "box_xyxy"),
         ({"verdict": "confirmed", "box_xyxy": [10, 20, 400, 80]}, "box_xyxy"),
         ({"verdict": "confirmed", "box_xyxy": [10, 20]}, "box_xyxy"),

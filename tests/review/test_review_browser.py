@@ -95,6 +95,14 @@ def test_an_operator_redraws_reclasses_rejects_and_schedules_on_the_map(browser,
     assert x1 == pytest.approx(80, abs=3) and y1 == pytest.approx(120, abs=3)
     assert x2 == pytest.approx(160, abs=3) and y2 == pytest.approx(180, abs=3)
     assert page.evaluate(f"window.tenkenLive.defect({ids[3]})['class']") == "D40"
+    # confirming it later keeps the drawn box and the corrected class
+    open_review(page, ids[3])
+    page.check('#review-verdicts input[value="confirmed"]')
+    page.click("#review-save")
+    page.wait_for_function("document.getElementById('review-status').textContent.startsWith('Saved')")
+    again = review_of(served, ids[3])["review"]
+    assert again["verdict"] == "confirmed" and again["class_name"] == "D40"
+    assert again["box_xyxy"] == review["box_xyxy"] and again["detected_class"] == "D20"
 
     open_review(page, ids[5])
     page.check('#review-verdicts input[value="rejected"]')
