@@ -24,7 +24,15 @@ from vision.survey_options import parse_options
 
 
 def regrade_survey(session: Session, job_id: str) -> list[SegmentGrade]:
-    """Grade the survey's segments from its kept findings and store the grades in place of the old."""
+    """Grade the survey's segments (and its network units, when it is on the network) from its kept
+    findings, and store the grades in place of the old. Returns the segment grades."""
+    grades = _regrade_segments(session, job_id)
+    if netstore.get_survey_location(session, job_id) is not None:
+        locate_stored_survey(session, job_id)
+    return grades
+
+
+def _regrade_segments(session: Session, job_id: str) -> list[SegmentGrade]:
     job = jobstore.get_job(session, job_id)
     stored = defectstore.job_segments(session, job_id)
     if not stored:
@@ -46,6 +54,4 @@ def regrade_survey(session: Session, job_id: str) -> list[SegmentGrade]:
     ]
     grades = grade_stretches(route, kept, seen, stretches, lane_width_m=options.lane_width_m)
     defectstore.replace_segments(session, job_id, grades)
-    if netstore.get_survey_location(session, job_id) is not None:
-        locate_stored_survey(session, job_id)
     return grades

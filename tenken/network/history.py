@@ -12,6 +12,7 @@ from tenken.network.compare import SurveyDefect, SurveySnapshot
 from tenken.store import defects as defectstore
 from tenken.store import jobs as jobstore
 from tenken.store import network as netstore
+from tenken.store.reviews import rejected_ids
 
 
 def resolve_job_id(session: Session, id_or_prefix: str) -> str:
@@ -35,9 +36,11 @@ def load_snapshot(session: Session, job_id: str) -> SurveySnapshot:
     if location is None:
         raise NetworkError(f"survey {job_id} is not on the road network yet; run `tenken network match`")
     places = netstore.defect_locations(session, job_id)
+    rejected = rejected_ids(session, job_id)  # a reviewer's rejection: not a defect, so no change either
     defects = [
         SurveyDefect(row.id, defectstore.defect_from_row(row), places.get(row.id))
         for row in defectstore.query_defects(session, job_id=job_id, limit=10_000_000)
+        if row.id not in rejected
     ]
     return SurveySnapshot(job_id, location.surveyed_at_s, defects, netstore.survey_units(session, job_id))
 
