@@ -24,11 +24,12 @@ from tenken.store.defects import (
     query_defect_summaries,
 )
 from tenken.store.jobs import get_job
-from tenken.store.repairs import OPEN, statuses_between
+from tenken.store.repairs import OPEN, repair_condition, statuses_between
 from tenken.store.reviews import verdicts_between
 
 router = APIRouter(prefix="/api", tags=["findings"])
 Severity = Literal["low", "medium", "high"]
+RepairStatus = Literal["open", "scheduled", "repaired", "dismissed"]
 
 
 @router.get(
@@ -55,6 +56,9 @@ def findings(
     since_s: Annotated[float | None, unix_time("First seen at or after this UNIX time.")] = None,
     until_s: Annotated[float | None, unix_time("First seen at or before this UNIX time.")] = None,
     job_id: Annotated[str | None, Query(description="Only this survey (job).", max_length=64)] = None,
+    repair: Annotated[
+        list[RepairStatus] | None, Query(description="Repair status (open, scheduled, repaired, dismissed).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=50_000)] = 5000,
     offset: Offset = 0,
 ) -> Response:
@@ -70,6 +74,7 @@ def findings(
         until_s=until_s,
         limit=limit,
         offset=offset,
+        extra=[repair_condition(repair)] if repair else [],
     )
     features = [summary_feature(r) for r in rows]
     if rows:  # the review and repair status of each, for the map's review panel and filters

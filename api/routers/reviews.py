@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Operator, SessionDep, Viewer
 from api.query_params import RowId
+from api.routers.findings import RepairStatus
 from tenken.errors import JobError, TenkenError
 from tenken.repair_export import repairs_csv, repairs_geojson
 from tenken.store.auth import TokenInfo
@@ -41,7 +42,6 @@ from vision.source_frame import frame_jpeg
 
 router = APIRouter(prefix="/api", tags=["review"])
 Verdict = Literal["confirmed", "rejected", "reclassed"]
-RepairStatus = Literal["open", "scheduled", "repaired", "dismissed"]
 assert set(VERDICTS) == set(get_args(Verdict)) and set(STATUSES) == set(get_args(RepairStatus))
 
 

@@ -122,13 +122,14 @@
     var severities = Array.prototype.map.call(document.querySelectorAll("#severity-filter input:checked"), function (i) { return i.value; });
     var classes = Array.prototype.map.call(document.querySelectorAll("#class-filter input:checked"), function (i) { return i.value; });
     var since = el("since-filter").value;
-    return { severities: severities, classes: classes, job: el("job-filter").value, sinceS: since ? Date.now() / 1000 - Number(since) : null };
+    return { severities: severities, classes: classes, job: el("job-filter").value, repair: el("repair-filter").value, sinceS: since ? Date.now() / 1000 - Number(since) : null };
   }
 
   function passes(p, f) {
     return f.severities.indexOf(p.severity) >= 0 &&
       (f.classes.indexOf(p["class"]) >= 0 || !(p["class"] in CLASSES)) &&
       (!f.job || p.job_id === f.job) &&
+      (!f.repair || (p.repair || "open") === f.repair) &&
       (f.sinceS === null || (p.seen_at_s || 0) >= f.sinceS);
   }
 
@@ -207,6 +208,7 @@
     f.severities.forEach(function (s) { params.append("severity", s); });
     f.classes.forEach(function (c) { params.append("class", c); });
     if (f.job) { params.set("job_id", f.job); }
+    if (f.repair) { params.set("repair", f.repair); }
     if (f.sinceS !== null) { params.set("since_s", String(f.sinceS)); }
     if (!f.severities.length || !f.classes.length) { clusters.clearLayers(); view.defects = {}; updateDefectCount(); return Promise.resolve(); }
     return api("/api/findings", params).then(function (fc) {

@@ -221,11 +221,17 @@ DEFECT_SUMMARY_COLUMNS = (
 
 
 def query_defect_summaries(
-    session: Session, *, limit: int = 1000, offset: int = 0, **filters: Any
+    session: Session,
+    *,
+    limit: int = 1000,
+    offset: int = 0,
+    extra: Sequence[ColumnElement[bool]] = (),
+    **filters: Any,
 ) -> list[Row[Any]]:
-    """`query_defects` as plain rows of `DEFECT_SUMMARY_COLUMNS` (no crops, rings or members)."""
+    """`query_defects` as plain rows of `DEFECT_SUMMARY_COLUMNS` (no crops, rings or members);
+    `extra` adds conditions other modules build (e.g. `tenken.store.repairs.repair_condition`)."""
     columns = [getattr(DefectRow, name) for name in DEFECT_SUMMARY_COLUMNS]
-    query = select(*columns).where(*defect_conditions(**filters))
+    query = select(*columns).where(*defect_conditions(**filters), *extra)
     return list(session.execute(query.order_by(DefectRow.id).limit(limit).offset(offset)).all())
 
 

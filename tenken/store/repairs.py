@@ -150,22 +150,26 @@ def repair_history(session: Session, defect_row_id: int) -> list[RepairEventRow]
     )
 
 
+def repair_condition(statuses: Sequence[str]) -> ColumnElement[bool]:
+    """A WHERE clause on defects: their current status is one of `statuses` (open: no record, or open)."""
+    for s in statuses:
+        if s not in STATUSES:
+            raise ReviewError("status", f"status must be one of {', '.join(STATUSES)}, got {s!r}")
+    others = [s for s in STATUSES if s not in statuses]
+    if OPEN in statuses:
+        return DefectRow.id.not_in(select(RepairRow.defect_id).where(RepairRow.status.in_(others)))
+    return DefectRow.id.in_(select(RepairRow.defect_id).where(RepairRow.status.in_(list(statuses))))
+
+
 def defects_by_status(
     session: Session, statuses: Sequence[str], *, job_id: str | None = None, limit: int = 100_000
 ) -> list[tuple[DefectRow, RepairState]]:
     """Defects whose current status is one of `statuses` (all when empty), in id order."""
-    for s in statuses:
-        if s not in STATUSES:
-            raise ReviewError("status", f"status must be one of {', '.join(STATUSES)}, got {s!r}")
     query = select(DefectRow, RepairRow).outerjoin(RepairRow, RepairRow.defect_id == DefectRow.id)
     if job_id is not None:
         query = query.where(DefectRow.job_id == job_id)
     if statuses:
-        wanted = list(statuses)
-        condition: ColumnElement[bool] = RepairRow.status.in_(wanted)
-        if OPEN in wanted:
-            condition = condition | RepairRow.defect_id.is_(None)
-        query = query.where(condition)
+        query = query.where(repair_condition(statuses))
     rows = session.execute(query.order_by(DefectRow.id).limit(limit)).all()
     return [(defect, _state(defect.id, repair)) for defect, repair in rows]
 

@@ -208,6 +208,23 @@ def test_repair_status_moves_forward_with_who_and_when_and_exports_by_status(api
     assert len(rows) == N - 2 and {r["status"] for r in rows} == {"open"}
     assert client.get("/api/repairs.csv", params={"status": "fixed"}, headers=auth(viewer)).status_code == 422
     assert findings(client, viewer, job_id)[2]["repair"] == "dismissed"
+    by_status = {
+        status_: sorted(
+            f["id"]
+            for f in client.get(
+                "/api/findings", params={"job_id": job_id, "repair": status_}, headers=auth(viewer)
+            ).json()["features"]
+        )
+        for status_ in ("open", "repaired", "dismissed", "scheduled")
+    }
+    assert by_status == {
+        "open": sorted(ids[2:]),
+        "repaired": [ids[0]],
+        "dismissed": [ids[1]],
+        "scheduled": [],
+    }
+    r = client.get("/api/findings", params={"repair": "fixed"}, headers=auth(viewer))
+    assert r.status_code == 422 and "repair" in r.json()["detail"]
 
 
 def test_a_repaired_defect_found_again_by_a_later_survey_reopens_with_a_flag(api):
