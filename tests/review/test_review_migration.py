@@ -1,4 +1,4 @@
-"""A store from before reviews (revision 0003) upgrades in place, keeping its surveys, on both databases."""
+"""A store from before reviews (revision 0004) upgrades in place, keeping its surveys, on both databases."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from tests.api.seed import defects_along, seed_survey
 REVIEW_TABLES = {"defect_reviews", "defect_repairs", "defect_repair_events"}
 
 
-def test_a_store_at_the_road_network_revision_upgrades_and_keeps_its_findings(database_url):
+def test_a_store_from_before_reviews_upgrades_and_keeps_its_findings(database_url):
     engine = make_engine(database_url)
-    upgrade_schema(engine, "0003_road_network")
+    upgrade_schema(engine, "0004_drone_tracks")  # the revision before reviews
     assert not REVIEW_TABLES & set(inspect(engine).get_table_names())
     # a survey stored before the upgrade, written with SQL the old schema accepts
     old = Store(database_url, create=False)
