@@ -135,10 +135,15 @@
     });
   }
 
+  function setTitle(cls) {
+    title.textContent = cls + " #" + state.props.defect_id + " · survey " + String(state.props.job_id).slice(0, 8);
+  }
+
   function open(props) {
     state = { props: props, image: null, box: null, drawn: false, frameIndex: null, drag: null };
+    window.tenkenLive.map.closePopup(); // the panel shows all the popup did; the map reloads on save
     panel.hidden = false;
-    title.textContent = props["class"] + " #" + props.defect_id + " · survey " + String(props.job_id).slice(0, 8);
+    setTitle(props["class"]);
     classSelect.value = props["class"];
     note.value = "";
     status.textContent = "";
@@ -180,6 +185,7 @@
         return call("GET", "/api/defects/" + encodeURIComponent(state.props.id) + "/review");
       }).then(function (got) {
         showReview(got.review, got.repair);
+        setTitle(got.review.class_name);
         status.textContent = "Saved: " + r.review.verdict + "; " + r.segments_graded + " segments graded again.";
       });
     }).catch(function (err) { status.textContent = "Not saved: " + err.message; });

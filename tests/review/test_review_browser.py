@@ -4,7 +4,9 @@ moves a repair status; a viewer gets no review button. Needs Debian's chromium (
 
 from __future__ import annotations
 
+import os
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -109,6 +111,8 @@ def test_an_operator_redraws_reclasses_rejects_and_schedules_on_the_map(browser,
     assert x1 == pytest.approx(80, abs=3) and y1 == pytest.approx(120, abs=3)
     assert x2 == pytest.approx(160, abs=3) and y2 == pytest.approx(180, abs=3)
     assert page.evaluate(f"window.tenkenLive.defect({ids[3]})['class']") == "D40"
+    if os.environ.get("TENKEN_DOC_IMAGES"):  # TENKEN_DOC_IMAGES=1 pytest this file: the docs' picture
+        page.screenshot(path=str(Path(__file__).parents[2] / "docs/img/review-panel.png"))
     # confirming it later keeps the drawn box and the corrected class
     open_review(page, ids[3])
     page.check('#review-verdicts input[value="confirmed"]')
