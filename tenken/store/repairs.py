@@ -33,6 +33,7 @@ NEXT_STATUSES = {
     DISMISSED: (OPEN,),
 }
 FOUND_AGAIN_BY = "found again"  # who re-opens a repaired defect: the survey, not a person
+_NEAR_DEG = 0.001  # about 100 m of latitude (and of longitude up to 60 degrees north)
 
 
 class RepairRow(Base):
@@ -192,11 +193,24 @@ def reopen_found_again(
     if not new_rows:
         return []
     first_seen = min(r.seen_at_s for r in new_rows)
+    # Only repaired defects near this survey can be found again: a box around its defects, widened by
+    # a margin far beyond any match distance, keeps the pairwise matching small on a large store.
+    margin = _NEAR_DEG
     repaired_rows = list(
         session.scalars(
             select(DefectRow)
             .join(RepairRow, RepairRow.defect_id == DefectRow.id)
-            .where(RepairRow.status == REPAIRED, DefectRow.job_id != job_id, DefectRow.seen_at_s < first_seen)
+            .where(
+                RepairRow.status == REPAIRED,
+                DefectRow.job_id != job_id,
+                DefectRow.seen_at_s < first_seen,
+                DefectRow.lat.between(
+                    min(r.lat for r in new_rows) - margin, max(r.lat for r in new_rows) + margin
+                ),
+                DefectRow.lon.between(
+                    min(r.lon for r in new_rows) - margin, max(r.lon for r in new_rows) + margin
+                ),
+            )
             .order_by(DefectRow.id)
         )
     )
