@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from api.access_log import redact_access_log
 from api.incident_recorder import IncidentRecorder
 from api.live_source import LiveSource, LiveSourceSpec
-from api.routers import exports, findings, incidents, jobs, live, network, page, tokens
+from api.routers import exports, findings, incidents, jobs, live, network, page, reviews, tokens
 from api.services import Services, build_services
 from api.sse import LiveHub, stored_valid_token_ids
 from api.video import router as video_router
@@ -130,7 +130,7 @@ def create_app(
         )
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(TenkenError, _on_tenken_error)
-    for module in (tokens, jobs, findings, exports, incidents, live, network, page):
+    for module in (tokens, jobs, findings, reviews, exports, incidents, live, network, page):
         app.include_router(module.router)
     app.include_router(video_router)  # live video, replay and quick-look (api/video.py)
     return app

@@ -13,6 +13,7 @@ from tenken.store import defects as defectstore
 from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tenken.store import network as netstore
+from tenken.store.reviews import rejected_ids
 from vision.network_survey import locate_survey, nearest_position, survey_time_s
 from vision.road_survey import graded_range_m
 from vision.survey_options import parse_options
@@ -33,9 +34,11 @@ def locate_stored_survey(
     frames = framestore.load_frame_poses(session, job_id)  # the context crops are gone by now
     indices = [i for i, _ in frames]
     poses = [pose for _, pose in frames]
+    rejected = rejected_ids(session, job_id)
     defects = [
         (row.id, defectstore.defect_from_row(row), nearest_position(indices, row.best_frame))
         for row in defectstore.query_defects(session, job_id=job_id, limit=10_000_000)
+        if row.id not in rejected  # a reviewer's rejection takes the finding out of the grades
     ]
     options = parse_options(job.options or {})
     near_m, far_m = graded_range_m(options, (int(job.frame_width or 0), int(job.frame_height or 0)))

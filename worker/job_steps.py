@@ -22,6 +22,7 @@ from tenken.store import defects as defectstore
 from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
+from tenken.store.repairs import reopen_found_again
 from tenken.tracks import Track, load_track
 from vision.coverage import VideoCoverage, video_coverage
 from vision.network_jobs import locate_if_network
@@ -267,6 +268,7 @@ def aggregate_job(store: Store, job_id: str, settings: Settings, bus: EventBus |
         completed = jobstore.complete_job(s, job_id, findings, report_dir=report)
     if completed:
         _put_on_network(store, job_id)
+        _reopen_found_again(store, job_id)
         with store.session() as s:
             for row in defectstore.query_defects(s, job_id=job_id, limit=1_000_000):
                 publish_quietly(bus, FINDINGS, defect_event(row))
@@ -311,6 +313,20 @@ def _put_on_network(store: Store, job_id: str) -> None:
         log.exception(
             "job %s: could not put the survey on the road network", job_id, extra={"job_id": job_id}
         )
+
+
+def _reopen_found_again(store: Store, job_id: str) -> None:
+    """Re-open the repaired defects this survey found again (after it is on the network, so both
+    map and route distance decide); its findings stand whatever happens here."""
+    try:
+        with store.session() as s:
+            reopened = reopen_found_again(s, job_id)
+        if reopened:
+            log.info(
+                "job %s found %d repaired defects again", job_id, len(reopened), extra={"job_id": job_id}
+            )
+    except Exception:
+        log.exception("job %s: could not check repaired defects", job_id, extra={"job_id": job_id})
 
 
 def defect_event(row: defectstore.DefectRow) -> dict[str, Any]:

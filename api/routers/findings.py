@@ -24,9 +24,12 @@ from tenken.store.defects import (
     query_defect_summaries,
 )
 from tenken.store.jobs import get_job
+from tenken.store.repairs import OPEN, repair_condition, statuses_between
+from tenken.store.reviews import verdicts_between
 
 router = APIRouter(prefix="/api", tags=["findings"])
 Severity = Literal["low", "medium", "high"]
+RepairStatus = Literal["open", "scheduled", "repaired", "dismissed"]
 
 
 @router.get(
@@ -53,6 +56,9 @@ def findings(
     since_s: Annotated[float | None, unix_time("First seen at or after this UNIX time.")] = None,
     until_s: Annotated[float | None, unix_time("First seen at or before this UNIX time.")] = None,
     job_id: Annotated[str | None, Query(description="Only this survey (job).", max_length=64)] = None,
+    repair: Annotated[
+        list[RepairStatus] | None, Query(description="Repair status (open, scheduled, repaired, dismissed).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=50_000)] = 5000,
     offset: Offset = 0,
 ) -> Response:
@@ -68,8 +74,17 @@ def findings(
         until_s=until_s,
         limit=limit,
         offset=offset,
+        extra=[repair_condition(repair)] if repair else [],
     )
-    body = {"type": "FeatureCollection", "features": [summary_feature(r) for r in rows]}
+    features = [summary_feature(r) for r in rows]
+    if rows:  # the review and repair status of each, for the map's review panel and filters
+        verdicts = verdicts_between(session, rows[0].id, rows[-1].id)
+        repairs = statuses_between(session, rows[0].id, rows[-1].id)
+        for feature in features:
+            props = feature["properties"]
+            props["review"] = verdicts.get(props["id"])
+            props["repair"], props["reopened"] = repairs.get(props["id"], (OPEN, False))
+    body = {"type": "FeatureCollection", "features": features}
     # Built by our own tested code: skip re-validating thousands of features against the model.
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/geo+json")
 

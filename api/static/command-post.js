@@ -122,13 +122,14 @@
     var severities = Array.prototype.map.call(document.querySelectorAll("#severity-filter input:checked"), function (i) { return i.value; });
     var classes = Array.prototype.map.call(document.querySelectorAll("#class-filter input:checked"), function (i) { return i.value; });
     var since = el("since-filter").value;
-    return { severities: severities, classes: classes, job: el("job-filter").value, sinceS: since ? Date.now() / 1000 - Number(since) : null };
+    return { severities: severities, classes: classes, job: el("job-filter").value, repair: el("repair-filter").value, sinceS: since ? Date.now() / 1000 - Number(since) : null };
   }
 
   function passes(p, f) {
     return f.severities.indexOf(p.severity) >= 0 &&
       (f.classes.indexOf(p["class"]) >= 0 || !(p["class"] in CLASSES)) &&
       (!f.job || p.job_id === f.job) &&
+      (!f.repair || (p.repair || "open") === f.repair) &&
       (f.sinceS === null || (p.seen_at_s || 0) >= f.sinceS);
   }
 
@@ -138,9 +139,15 @@
       "<tr><td>Confidence</td><td>" + fmt(100 * p.confidence, 0, " %") + "</td></tr>" +
       "<tr><td>Position</td><td>" + latlng.lat.toFixed(6) + ", " + latlng.lng.toFixed(6) + " ± " + fmt(p.error_m, 1, " m") + "</td></tr>" +
       "<tr><td>Seen in</td><td>" + escapeHtml(p.n_observations) + " frames</td></tr>" +
-      "<tr><td>Survey</td><td>" + escapeHtml(String(p.job_id || "live").slice(0, 8)) + " #" + escapeHtml(p.defect_id) + "</td></tr></table>" +
-      '<div class="crop" data-id="' + escapeHtml(p.id) + '">loading evidence…</div></div>';
+      "<tr><td>Survey</td><td>" + escapeHtml(String(p.job_id || "live").slice(0, 8)) + " #" + escapeHtml(p.defect_id) + "</td></tr>" +
+      "<tr><td>Review</td><td>" + escapeHtml(p.review || "not reviewed") + "</td></tr>" +
+      "<tr><td>Repair</td><td>" + escapeHtml(p.repair || "open") + (p.reopened ? " (re-opened: found again)" : "") + "</td></tr></table>" +
+      '<div class="crop" data-id="' + escapeHtml(p.id) + '">loading evidence…</div>' +
+      (canReview() && p.job_id ? '<button type="button" class="review-open" data-id="' + escapeHtml(p.id) + '">Review…</button>' : "") +
+      "</div>";
   }
+
+  function canReview() { return view.role === "operator" || view.role === "admin"; }
 
   function showCrop(marker) {
     var id = marker.options.defectId;
@@ -168,12 +175,19 @@
     var size = SEVERITY_SIZE[p.severity] || 12;
     var cls = String(p["class"]).replace(/[^A-Za-z0-9_-]/g, "");
     var marker = L.marker(latlng, {
-      icon: L.divIcon({ className: "tenken-defect sev-" + p.severity + " tenken-" + cls, iconSize: [size, size] }),
+      icon: L.divIcon({
+        className: "tenken-defect sev-" + p.severity + " tenken-" + cls + (p.review ? " review-" + p.review : "") + (p.reopened ? " reopened" : ""),
+        iconSize: [size, size]
+      }),
       severity: p.severity, defectId: p.id, title: p["class"] + " · " + p.severity
     });
     marker.feature = feature;
     marker.bindPopup(defectPopup(p, latlng), { maxWidth: 300, minWidth: 240 });
-    marker.on("popupopen", function () { showCrop(marker); });
+    marker.on("popupopen", function () {
+      showCrop(marker);
+      var button = document.querySelector('.leaflet-popup-content .review-open[data-id="' + p.id + '"]');
+      if (button && window.tenkenReview) { button.addEventListener("click", function () { window.tenkenReview.open(marker.feature.properties); }); }
+    });
     return marker;
   }
 
@@ -194,6 +208,7 @@
     f.severities.forEach(function (s) { params.append("severity", s); });
     f.classes.forEach(function (c) { params.append("class", c); });
     if (f.job) { params.set("job_id", f.job); }
+    if (f.repair) { params.set("repair", f.repair); }
     if (f.sinceS !== null) { params.set("since_s", String(f.sinceS)); }
     if (!f.severities.length || !f.classes.length) { clusters.clearLayers(); view.defects = {}; updateDefectCount(); return Promise.resolve(); }
     return api("/api/findings", params).then(function (fc) {
@@ -501,6 +516,7 @@
     if (!view.token) { askForToken(""); return; }
     api("/api/me").then(function (me) {
       el("token-form").hidden = true;
+      view.role = me.role;
       el("footer").textContent = "Signed in with " + me.role + " token “" + me.name + "”.";
       openStream();
       return Promise.all([
@@ -533,6 +549,9 @@
     view: view, map: map, clusters: clusters,
     defectCount: function () { return Object.keys(view.defects).length; },
     hasDefect: function (id) { return Object.prototype.hasOwnProperty.call(view.defects, id); },
-    trackLength: function (id) { return view.drones[id] ? view.drones[id].track.getLatLngs().length : 0; }
+    trackLength: function (id) { return view.drones[id] ? view.drones[id].track.getLatLngs().length : 0; },
+    defect: function (id) { return view.defects[id] ? view.defects[id].feature.properties : null; },
+    openDefect: function (id) { var m = view.defects[id]; clusters.zoomToShowLayer(m, function () { m.openPopup(); }); },
+    reload: function () { return Promise.all([loadDefects(), loadSegments()]); }
   };
 })();

@@ -139,7 +139,10 @@ def defect_size(defect: Defect) -> float | None:
     return float(points.convex_hull.area)
 
 
-def _same_place(a: SurveyDefect, b: SurveyDefect, options: CompareOptions) -> float | None:
+def same_place(a: SurveyDefect, b: SurveyDefect, options: CompareOptions) -> float | None:
+    """The map distance between two defects when they are the same defect (same class, within the
+    match distance on the map and, both on the network, along the same route); None when not.
+    Shared with repair status (`tenken.store.repairs`), which finds repaired defects again."""
     if a.defect.class_name != b.defect.class_name:
         return None
     match_m = options.match_m
@@ -166,6 +169,23 @@ def _size_status(before: float | None, after: float | None, growth_fraction: flo
     return UNCHANGED
 
 
+def match_defects(
+    a: Sequence[SurveyDefect], b: Sequence[SurveyDefect], options: CompareOptions = CompareOptions()
+) -> list[tuple[int, int]]:
+    """(i, j) of each defect a[i] that is b[j] (:func:`same_place`), chosen by least total distance."""
+    big = 1e9
+    cost = np.full((len(a), len(b)), big)
+    for i, da in enumerate(a):
+        for j, db in enumerate(b):
+            gap = same_place(da, db, options)
+            if gap is not None:
+                cost[i, j] = gap
+    if not a or not b:
+        return []
+    rows, cols = linear_sum_assignment(cost)
+    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] < big]
+
+
 def compare_surveys(
     then: SurveySnapshot,
     now: SurveySnapshot,
@@ -178,17 +198,7 @@ def compare_surveys(
     (e.g. "repaired 2026-05-02 by crew 3"); they are reported as repaired, not as missed.
     """
     a, b = list(then.defects), list(now.defects)
-    big = 1e9
-    cost = np.full((len(a), len(b)), big)
-    for i, da in enumerate(a):
-        for j, db in enumerate(b):
-            gap = _same_place(da, db, options)
-            if gap is not None:
-                cost[i, j] = gap
-    pairs: list[tuple[int, int]] = []
-    if a and b:
-        rows, cols = linear_sum_assignment(cost)
-        pairs = [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] < big]
+    pairs = match_defects(a, b, options)
     matched_a = {i for i, _ in pairs}
     matched_b = {j for _, j in pairs}
     changes: list[DefectChange] = []

@@ -12,6 +12,7 @@ from tenken.network.compare import SurveyDefect, SurveySnapshot
 from tenken.store import defects as defectstore
 from tenken.store import jobs as jobstore
 from tenken.store import network as netstore
+from tenken.store.reviews import rejected_ids
 
 
 def resolve_job_id(session: Session, id_or_prefix: str) -> str:
@@ -35,18 +36,18 @@ def load_snapshot(session: Session, job_id: str) -> SurveySnapshot:
     if location is None:
         raise NetworkError(f"survey {job_id} is not on the road network yet; run `tenken network match`")
     places = netstore.defect_locations(session, job_id)
+    rejected = rejected_ids(session, job_id)  # a reviewer's rejection: not a defect, so no change either
     defects = [
         SurveyDefect(row.id, defectstore.defect_from_row(row), places.get(row.id))
         for row in defectstore.query_defects(session, job_id=job_id, limit=10_000_000)
+        if row.id not in rejected
     ]
     return SurveySnapshot(job_id, location.surveyed_at_s, defects, netstore.survey_units(session, job_id))
 
 
 def repair_notes(session: Session, defect_ids: Sequence[int]) -> dict[int, str]:
-    """What the repair records say of defects that were repaired, by stored defect id.
+    """What the repair records say of defects that were repaired, by stored defect id
+    ("repaired 2026-05-02 by crew 3"); a defect without such a record is not seen again."""
+    from tenken.store.repairs import repair_notes as recorded_notes
 
-    The hook for repair status (issue 18, item 4): until the store records repairs it has no
-    notes, and every defect the later survey did not find again is reported as "not seen again"
-    (repaired without a record, or missed) rather than "repaired".
-    """
-    return {}
+    return recorded_notes(session, defect_ids)

@@ -107,7 +107,6 @@ def replace_findings(session: Session, job_id: str, findings: JobFindings) -> No
     """Write a job's defects and segments in place of any stored before, and drop the context crops."""
     # A crashed earlier attempt never commits, but clear anyway so the write is a pure replace.
     session.execute(delete(DefectRow).where(DefectRow.job_id == job_id))
-    session.execute(delete(SegmentRow).where(SegmentRow.job_id == job_id))
     for d in findings.defects:
         session.add(
             DefectRow(
@@ -129,7 +128,16 @@ def replace_findings(session: Session, job_id: str, findings: JobFindings) -> No
                 crop_jpeg=findings.crops_jpeg.get(d.defect_id),
             )
         )
-    for s in findings.segments:
+    replace_segments(session, job_id, findings.segments)
+    # Context crops were only needed to choose evidence; the chosen ones now live on the defects.
+    session.execute(delete(FrameCropRow).where(FrameCropRow.job_id == job_id))
+    session.flush()
+
+
+def replace_segments(session: Session, job_id: str, segments: Sequence[SegmentGrade]) -> None:
+    """Store a job's segment grades in place of any stored before (after aggregation, or a review)."""
+    session.execute(delete(SegmentRow).where(SegmentRow.job_id == job_id))
+    for s in segments:
         session.add(
             SegmentRow(
                 job_id=job_id,
@@ -145,8 +153,6 @@ def replace_findings(session: Session, job_id: str, findings: JobFindings) -> No
                 defect_counts=dict(s.defect_counts),
             )
         )
-    # Context crops were only needed to choose evidence; the chosen ones now live on the defects.
-    session.execute(delete(FrameCropRow).where(FrameCropRow.job_id == job_id))
     session.flush()
 
 
@@ -215,11 +221,17 @@ DEFECT_SUMMARY_COLUMNS = (
 
 
 def query_defect_summaries(
-    session: Session, *, limit: int = 1000, offset: int = 0, **filters: Any
+    session: Session,
+    *,
+    limit: int = 1000,
+    offset: int = 0,
+    extra: Sequence[ColumnElement[bool]] = (),
+    **filters: Any,
 ) -> list[Row[Any]]:
-    """`query_defects` as plain rows of `DEFECT_SUMMARY_COLUMNS` (no crops, rings or members)."""
+    """`query_defects` as plain rows of `DEFECT_SUMMARY_COLUMNS` (no crops, rings or members);
+    `extra` adds conditions other modules build (e.g. `tenken.store.repairs.repair_condition`)."""
     columns = [getattr(DefectRow, name) for name in DEFECT_SUMMARY_COLUMNS]
-    query = select(*columns).where(*defect_conditions(**filters))
+    query = select(*columns).where(*defect_conditions(**filters), *extra)
     return list(session.execute(query.order_by(DefectRow.id).limit(limit).offset(offset)).all())
 
 
