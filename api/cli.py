@@ -44,7 +44,7 @@ def serve(
     if len({s.source_id for s in specs}) != len(specs):
         raise ConfigError("--live: each feed needs its own ID")
     if specs:
-        from vision.registry import get_model
+        from vision.models.registry import get_model
 
         for name in filter(None, (live_model, live_scene)):
             # a missing model is one line now, not a failed start-up

@@ -20,17 +20,17 @@ from api.video import live_video_of
 from api.video_feed import boxes_of
 from tenken.errors import ConfigError, TenkenError
 from tenken.settings import Settings
-from vision.classifier import load_classifier
-from vision.detector import Detector, load_detector
 from vision.live.incidents import IncidentTracker
 from vision.live.pipeline import LivePipeline
 from vision.live.pose import PoseHistory, pose_from_state
 from vision.live.sampling import sample_frames
 from vision.live.sightings import LiveFrame
 from vision.live.telemetry_feed import TelemetryFollower
-from vision.person import live_detector, live_kinds
-from vision.registry import DEFAULT_ALERT_CONF, get_model
-from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
+from vision.models.classifier import load_classifier
+from vision.models.detector import Detector, load_detector
+from vision.models.person import live_detector, live_kinds
+from vision.models.registry import DEFAULT_ALERT_CONF, get_model
+from vision.models.runtime import DEFAULT_RUNTIME, RuntimeOptions
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from api.video_feed import FrameHub, LiveVideoFeed, ViewerStats
 from tenken.errors import DataError
 from tenken.events import INCIDENTS, EventBus
 from tenken.settings import Settings
-from vision.quicklook import LABEL as QUICKLOOK_LABEL
-from vision.quicklook import OverlayBounds, QuickLook, quicklook_from_recording
-from vision.recording import FlightRecorder, RecordingReader, check_source_name, recorded_sources
+from vision.live.quicklook import LABEL as QUICKLOOK_LABEL
+from vision.live.quicklook import OverlayBounds, QuickLook, quicklook_from_recording
+from vision.live.recording import FlightRecorder, RecordingReader, check_source_name, recorded_sources
 
 BOUNDARY = "tenkenframe"
 RATE_TOLERANCE = 0.75  # jitter allowance of the frame-rate cap

@@ -24,11 +24,11 @@ import numpy as np
 import numpy.typing as npt
 
 from tenken.errors import DataError, VideoError
-from vision.detections import Detections
-from vision.detector import Detector, Frame
 from vision.live import Incident, LiveFrame
-from vision.quicklook import OverlayBounds, QuickLook
-from vision.recording import FlightRecorder
+from vision.live.quicklook import OverlayBounds, QuickLook
+from vision.live.recording import FlightRecorder
+from vision.models.detections import Detections
+from vision.models.detector import Detector, Frame
 
 log = logging.getLogger(__name__)
 

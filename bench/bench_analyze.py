@@ -23,12 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tenken.settings import get_settings  # noqa: E402
-from vision.detector import load_detector  # noqa: E402
-from vision.registry import DEFAULT_CONF, get_model  # noqa: E402
-from vision.road_survey import prepare_survey, run_survey  # noqa: E402
-from vision.runtime import RuntimeOptions  # noqa: E402
-from vision.sampling import decode_plan  # noqa: E402
-from vision.survey_options import CAMERA_PROFILES, SurveyOptions  # noqa: E402
+from vision.models.detector import load_detector  # noqa: E402
+from vision.models.registry import DEFAULT_CONF, get_model  # noqa: E402
+from vision.models.runtime import RuntimeOptions  # noqa: E402
+from vision.road.sampling import decode_plan  # noqa: E402
+from vision.road.survey import prepare_survey, run_survey  # noqa: E402
+from vision.road.survey_options import CAMERA_PROFILES, SurveyOptions  # noqa: E402
 
 VIDEO, TRACK = ROOT / "samples" / "drive.mp4", ROOT / "samples" / "drive.gpx"
 

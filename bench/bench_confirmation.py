@@ -6,7 +6,7 @@
 Sequences: each held-out fire-8 video (its frames in order; positives), the bundled sample drive
 (roads, every frame) and a simulated drone orbit over a world with nothing planted (aerial negatives).
 Each frame runs the shipped fire model at its threshold; an incident opens when a class is seen in
-`min_hits` of the last `window_frames` frames (`vision.confirmation`, the live pipeline's policy).
+`min_hits` of the last `window_frames` frames (`vision.live.confirmation`, the live pipeline's policy).
 Printed side by side: the share of frames that raise a class (what a single-image alert would do) and
 whether / after how many frames a confirmed incident opens.
 """
@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 from drone.sim.camera import render_view  # noqa: E402
 from drone.sim.vehicle import SimPose  # noqa: E402
 from drone.sim.world import SyntheticWorld  # noqa: E402
-from vision.confirmation import ConfirmationPolicy, IncidentState, update  # noqa: E402
-from vision.detector import load_detector  # noqa: E402
-from vision.registry import get_model  # noqa: E402
+from vision.live.confirmation import ConfirmationPolicy, IncidentState, update  # noqa: E402
+from vision.models.detector import load_detector  # noqa: E402
+from vision.models.registry import get_model  # noqa: E402
 
 
 def fire8_sequences(root: Path) -> dict[str, list[Path]]:

@@ -39,8 +39,8 @@ import torch  # noqa: E402
 
 from vision.backends.onnx_torch_graph import OnnxGraphModule  # noqa: E402
 from vision.backends.torch_backend import TorchDetector  # noqa: E402
-from vision.batching import SharedBatchDetector  # noqa: E402
-from vision.detector import DetectorOptions  # noqa: E402
+from vision.models.batching import SharedBatchDetector  # noqa: E402
+from vision.models.detector import DetectorOptions  # noqa: E402
 
 SAMPLE_VIDEO = ROOT / "samples" / "drive.mp4"
 STREAM_FPS = 5.0

@@ -84,8 +84,8 @@ def pipeline_for(detector_name: str) -> LivePipeline:
         painted = _load("painted_patches", ROOT / "tests" / "drone" / "painted_patches.py")
         return LivePipeline("drone-1", painted.PaintedPatchDetector(), kinds=painted.NAMES)
     from api.live_source import incident_detector
-    from vision.classifier import load_classifier
-    from vision.registry import get_model
+    from vision.models.classifier import load_classifier
+    from vision.models.registry import get_model
 
     classifier = load_classifier(get_model("scene").weights_path())
     return LivePipeline("drone-1", incident_detector("fire", 0.2), classifier=classifier)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from tenken.settings import get_settings
-from vision.classifier import load_classifier
-from vision.detector import Frame, load_detector
-from vision.registry import list_models
-from vision.runtime import RuntimeOptions
+from vision.models.classifier import load_classifier
+from vision.models.detector import Frame, load_detector
+from vision.models.registry import list_models
+from vision.models.runtime import RuntimeOptions
 from vision.train.datasets import read_image
 
 DEFAULT_IMAGES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pavement_tiny" / "images"

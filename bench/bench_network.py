@@ -42,8 +42,8 @@ from tests.network_drives import (
     network_routes,
     store_drive,
 )
-from vision.network_jobs import locate_stored_survey
-from vision.route import cut_route
+from vision.road.network_jobs import locate_stored_survey
+from vision.road.route import cut_route
 
 
 def shared_drive_segments(a, b) -> int:

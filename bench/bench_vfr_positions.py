@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from tenken.geo import distance_m  # noqa: E402
 from tests.synthetic_drive import PLANTED, ColourDetector, build_drive, phone_frame_times_s  # noqa: E402
-from vision.road_survey import run_survey  # noqa: E402
-from vision.survey_options import CAMERA_PROFILES, SurveyOptions  # noqa: E402
-from vision.timed_video import write_timed_video  # noqa: E402
+from vision.road.survey import run_survey  # noqa: E402
+from vision.road.survey_options import CAMERA_PROFILES, SurveyOptions  # noqa: E402
+from vision.road.timed_video import write_timed_video  # noqa: E402
 
 VIDEO, TRACK = ROOT / "samples" / "drive.mp4", ROOT / "samples" / "drive.gpx"
 TRUTH = ROOT / "samples" / "drive.truth.geojson"

@@ -38,9 +38,9 @@ from tenken.settings import load_settings  # noqa: E402
 from tenken.store import jobs as jobstore  # noqa: E402
 from tenken.store.db import Store  # noqa: E402
 from tests.synthetic_drive import ColourDetector, build_drive  # noqa: E402
-from vision.detections import Detections  # noqa: E402
-from vision.road_survey import run_survey  # noqa: E402
-from vision.survey_options import CAMERA_PROFILES, SurveyOptions  # noqa: E402
+from vision.models.detections import Detections  # noqa: E402
+from vision.road.survey import run_survey  # noqa: E402
+from vision.road.survey_options import CAMERA_PROFILES, SurveyOptions  # noqa: E402
 from worker.executor import CeleryExecutor  # noqa: E402
 
 CELERY = str(Path(sys.executable).with_name("celery"))

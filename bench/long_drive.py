@@ -23,8 +23,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vision.survey_options import CAMERA_PROFILES  # noqa: E402
-from vision.synthetic_road import CurvedRoute, RoadStrip, ground_to_image, render_frame  # noqa: E402
+from vision.road.survey_options import CAMERA_PROFILES  # noqa: E402
+from vision.road.synthetic import CurvedRoute, RoadStrip, ground_to_image, render_frame  # noqa: E402
 
 SAMPLE = ROOT / "samples" / "drive.mp4"
 SPEED_MPS, FPS = 5.0, 6.0  # as the sample drive

@@ -21,8 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vision.survey_options import CAMERA_PROFILES
-from vision.synthetic_road import CurvedRoute, RoadStrip, ground_to_image, write_drive
+from vision.road.survey_options import CAMERA_PROFILES
+from vision.road.synthetic import CurvedRoute, RoadStrip, ground_to_image, write_drive
 
 OUT = Path(__file__).resolve().parent
 SIZE_PX = 416

@@ -23,7 +23,7 @@ DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 # functions' defaults) uses the same optics as the settings themselves.
 DRONE_CAMERA_HFOV_DEG = 73.7
 DRONE_GPS_ERROR_M = 3.0
-# Model defaults, named for `vision.runtime.RuntimeOptions` (library code that is given no Settings).
+# Model defaults, named for `vision.models.runtime.RuntimeOptions` (library code that is given no Settings).
 DEFAULT_MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_DEVICE = "auto"
 

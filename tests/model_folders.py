@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from vision.registry import get_model
+from vision.models.registry import get_model
 
 
 def copy_model_as(shipped: str, name: str, models_dir: Path) -> Path:

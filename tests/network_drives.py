@@ -21,9 +21,9 @@ from tenken.store import defects as defectstore
 from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
-from vision.grading import severity_of
-from vision.survey_options import SurveyOptions
-from vision.synthetic_road import CurvedRoute
+from vision.road.grading import severity_of
+from vision.road.survey_options import SurveyOptions
+from vision.road.synthetic import CurvedRoute
 
 STREET = CurvedRoute(35.61, 140.11, 45.0, turn_deg_per_m=0.1)
 STREET_M = 450.0

@@ -10,9 +10,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vision.detections import Detections
-from vision.survey_options import CAMERA_PROFILES
-from vision.synthetic_road import CurvedRoute, RoadStrip, write_drive
+from vision.models.detections import Detections
+from vision.road.survey_options import CAMERA_PROFILES
+from vision.road.synthetic import CurvedRoute, RoadStrip, write_drive
 
 NAMES = ("D00", "D10", "D20", "D40")
 # Pure colours the detector looks for (BGR); the road is grey, so nothing else matches.

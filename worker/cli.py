@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tenken.errors import ConfigError, JobError
 from tenken.settings import get_settings
-from vision.survey_options import FLAG_OF_FIELD, option_help, parse_options
+from vision.road.survey_options import FLAG_OF_FIELD, option_help, parse_options
 
 
 def worker(
@@ -253,12 +253,12 @@ def stream(
     With TENKEN_BROKER_URL set detection runs on the inference queue, telemetry and results go
     through Redis; otherwise detection runs in this process.
     """
-    from vision.classifier import load_classifier
     from vision.live.pipeline import LiveDetector, LocalDetector
     from vision.live.pose import PoseHistory
     from vision.live.telemetry_feed import TelemetryFollower
-    from vision.registry import DEFAULT_ALERT_CONF, get_model
-    from vision.runtime import RuntimeOptions
+    from vision.models.classifier import load_classifier
+    from vision.models.registry import DEFAULT_ALERT_CONF, get_model
+    from vision.models.runtime import RuntimeOptions
     from worker.bus import make_bus
     from worker.detectors import describe_detector, get_detector
     from worker.stream_reader import StreamConfig, run_stream

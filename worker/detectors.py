@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tenken.errors import ModelError
-from vision.batching import MAX_BATCH, SharedBatchDetector
-from vision.detector import Detector, load_detector, weights_format
-from vision.registry import DEFAULT_CONF, ModelInfo, get_model
-from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
+from vision.models.batching import MAX_BATCH, SharedBatchDetector
+from vision.models.detector import Detector, load_detector, weights_format
+from vision.models.registry import DEFAULT_CONF, ModelInfo, get_model
+from vision.models.runtime import DEFAULT_RUNTIME, RuntimeOptions
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from tenken.events import EventBus
 from tenken.settings import Settings
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
-from vision.runtime import RuntimeOptions
-from vision.survey_options import SurveyOptions
+from vision.models.runtime import RuntimeOptions
+from vision.road.survey_options import SurveyOptions
 from worker import job_steps
 from worker.job_watch import (
     HEARTBEAT_EXPIRY_S,

@@ -17,9 +17,9 @@ from celery.worker.control import inspect_command
 
 from tenken.errors import TenkenError
 from tenken.settings import Settings, get_settings
-from vision.detector import describe_inference, weights_format
-from vision.device import inference_plan, resolve_device
-from vision.runtime import RuntimeOptions
+from vision.models.detector import describe_inference, weights_format
+from vision.models.device import inference_plan, resolve_device
+from vision.models.runtime import RuntimeOptions
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _machine_report(runtime: RuntimeOptions, spec: str) -> tuple[tuple[str, str]
     if choice.reason:
         report["cpu_because"] = choice.reason
     if ":" not in spec:
-        from vision.registry import get_model
+        from vision.models.registry import get_model
 
         weights = get_model(spec, runtime.models_dir).weights_path(device=runtime.device)
         plan = inference_plan(weights_format(weights), choice.device)

@@ -24,9 +24,10 @@ from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from tenken.store.repairs import reopen_found_again
 from tenken.tracks import Track, load_track
-from vision.coverage import VideoCoverage, video_coverage
-from vision.network_jobs import locate_if_network
-from vision.road_survey import (
+from vision.models.runtime import DEFAULT_RUNTIME, RuntimeOptions
+from vision.road.coverage import VideoCoverage, video_coverage
+from vision.road.network_jobs import locate_if_network
+from vision.road.survey import (
     FrameResult,
     SurveyResult,
     aggregate_frames,
@@ -36,9 +37,8 @@ from vision.road_survey import (
     route_points,
     split_chunks,
 )
-from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
-from vision.survey_options import SurveyOptions, parse_options
-from vision.video import VideoInfo, probe_video
+from vision.road.survey_options import SurveyOptions, parse_options
+from vision.road.video import VideoInfo, probe_video
 from worker.detectors import describe_detector, get_detector
 
 log = logging.getLogger(__name__)
@@ -349,7 +349,7 @@ def defect_event(row: defectstore.DefectRow) -> dict[str, Any]:
 def _write_report(
     out: Path, result: SurveyResult, spec: str, options: SurveyOptions, settings: Settings
 ) -> None:
-    from vision.road_report import write_survey_report
+    from vision.road.report import write_survey_report
 
     info, weights, backend = describe_detector(spec, RuntimeOptions.from_settings(settings))
     write_survey_report(

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from tenken.errors import VideoError
-from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
+from vision.models.runtime import DEFAULT_RUNTIME, RuntimeOptions
 from worker.detectors import get_detector
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from vision.detections import Detections
 from vision.live.pipeline import DetectionRequest
+from vision.models.detections import Detections
 from worker.live import encode_jpeg
 
 

@@ -19,12 +19,12 @@ import cv2
 import numpy as np
 
 from tenken.events import FINDINGS, EventBus
-from vision.confirmation import ConfirmationPolicy
+from vision.live.confirmation import ConfirmationPolicy
 from vision.live.pipeline import FrameResult, LiveDetector, LivePipeline, PendingBatch
 from vision.live.pose import PoseHistory, pose_from_state
 from vision.live.sampling import sample_frames
 from vision.live.sightings import LiveFrame
-from vision.registry import DEFAULT_ALERT_CONF
+from vision.models.registry import DEFAULT_ALERT_CONF
 
 log = logging.getLogger(__name__)
 

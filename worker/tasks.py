@@ -16,7 +16,7 @@ from celery import Task, shared_task
 from tenken.events import EventBus
 from tenken.settings import Settings, get_settings
 from tenken.store.db import Store
-from vision.runtime import RuntimeOptions
+from vision.models.runtime import RuntimeOptions
 from worker import job_steps
 from worker.app import QueueNames, queue_names
 

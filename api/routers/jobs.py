@@ -17,8 +17,8 @@ from api.uploads import finalise_names, receive_upload
 from tenken.errors import JobError, TrackError, VideoError
 from tenken.store.jobs import JobRow, get_job, is_stalled, list_jobs
 from tenken.tracks import load_track
-from vision.survey_options import SurveyOptions, describe_errors
-from vision.video import probe_video
+from vision.road.survey_options import SurveyOptions, describe_errors
+from vision.road.video import probe_video
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])

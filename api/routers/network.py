@@ -24,7 +24,7 @@ from tenken.network.tables import Layer, layer_features, write_csv, write_gpkg
 from tenken.network.worklist import worklist_layer
 from tenken.report.page import STATIC_DIR as REPORT_STATIC_DIR
 from tenken.store import network as netstore
-from vision.network_jobs import locate_stored_survey
+from vision.road.network_jobs import locate_stored_survey
 
 router = APIRouter(tags=["network"])
 router.mount(

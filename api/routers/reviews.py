@@ -37,8 +37,8 @@ from tenken.store.reviews import (
     review_defect,
     review_json,
 )
-from vision.regrade import regrade_survey
-from vision.source_frame import frame_jpeg
+from vision.road.regrade import regrade_survey
+from vision.road.source_frame import frame_jpeg
 
 router = APIRouter(prefix="/api", tags=["review"])
 Verdict = Literal["confirmed", "rejected", "reclassed"]

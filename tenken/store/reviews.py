@@ -3,7 +3,7 @@
 A defect has at most one review (the latest; who and when are kept). A re-class changes the
 defect's stored class, so filters, grades and comparisons see the corrected class; the class the
 detector gave stays on the review. A rejected defect stays in the store (and on the map, as
-rejected) but leaves the grades (see `vision.regrade`).
+rejected) but leaves the grades (see `vision.road.regrade`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 
 from tests.api.conftest import auth
 from tests.api.test_uploads import GPX, upload
-from vision.survey_options import CAMERA_PROFILES, default_every_m
+from vision.road.survey_options import CAMERA_PROFILES, default_every_m
 
 TOO_BIG = 2**63  # one past what SQLite and PostgreSQL BIGINT hold
 

@@ -11,7 +11,7 @@ from tenken.errors import ConfigError
 from tenken.events import INCIDENTS, TELEMETRY
 from tests.api.conftest import auth
 from tests.synthetic_drive import ColourDetector, build_drive
-from vision.detections import Detections
+from vision.models.detections import Detections
 
 
 class RedMeansFire(ColourDetector):

@@ -9,7 +9,7 @@ from api.live_source import LiveSourceSpec
 from tenken.settings import get_settings, load_settings
 from tests.model_folders import copy_model_as, threads_of
 from tests.synthetic_drive import build_drive
-from vision.registry import get_model, list_models
+from vision.models.registry import get_model, list_models
 
 
 def test_live_feed_loads_its_model_from_the_apps_settings_not_the_global_ones(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from vision.detections import Detections
+from vision.models.detections import Detections
 
 NAMES = ("fire", "smoke", "landslide")
 

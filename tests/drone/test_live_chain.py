@@ -30,8 +30,8 @@ from tenken.geo import distance_m, offset_latlon
 from tenken.settings import load_settings
 from tenken.store.auth import create_token
 from tenken.store.db import Store
-from vision.detections import Detections
 from vision.live import LivePipeline
+from vision.models.detections import Detections
 
 from ..api.conftest import LiveServer, RecordingExecutor
 from .conftest import HOME, square_ring, wait_until, write_area

@@ -25,9 +25,9 @@ from tenken.geo import distance_m, offset_latlon
 from tests.api.conftest import LiveServer
 from tests.live_video.flight import LAT0, LON0
 from tests.live_video.mjpeg_socket import SocketViewer
-from vision.detections import Detections
-from vision.detector import Frame
 from vision.live import LivePipeline
+from vision.models.detections import Detections
+from vision.models.detector import Frame
 
 HFOV_DEG = 73.7
 FIRE = PlantedPatch("fire", *offset_latlon(LAT0, LON0, 8.0, 5.0), 4.0)

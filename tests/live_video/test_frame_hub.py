@@ -94,8 +94,8 @@ def test_overlay_draws_boxes_incident_labels_and_telemetry() -> None:
 def test_the_feed_draws_what_the_live_pipeline_detected_and_its_open_incidents() -> None:
     from api.video_feed import DetectionTap, LiveVideoFeed, boxes_of
     from tests.live_video.flight import LAT0, LON0
-    from vision.detections import Detections
     from vision.live import DronePose, LiveFrame, LivePipeline
+    from vision.models.detections import Detections
 
     class OneFire:
         names: tuple[str, ...] = ("fire", "car")
@@ -131,7 +131,7 @@ def test_the_feed_draws_what_the_live_pipeline_detected_and_its_open_incidents()
 def test_a_failing_recording_does_not_stop_the_live_picture(tmp_path: Path) -> None:
     from api.video_feed import LiveVideoFeed
     from vision.live import LiveFrame
-    from vision.recording import FlightRecorder
+    from vision.live.recording import FlightRecorder
 
     recorder = FlightRecorder(tmp_path, "drone-1")
     feed = LiveVideoFeed("drone-1", FrameHub(), recorder=recorder)

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from tests.live_video.flight import LAT0, LON0
-from vision.detections import Detections
-from vision.detector import Frame
 from vision.live import DronePose, LiveFrame, LivePipeline
-from vision.person import (
+from vision.models.detections import Detections
+from vision.models.detector import Frame
+from vision.models.person import (
     CombinedDetector,
     PersonDetector,
     coco_onnx_path,

@@ -17,7 +17,7 @@ from tenken.errors import DataError
 from tenken.geo import CameraModel, distance_m, offset_latlon
 from tests.live_video.flight import LAT0, LON0, marker_world, red_blob_centroids, survey_flight
 from vision.live import DronePose
-from vision.quicklook import QuickLook, usable_top_row
+from vision.live.quicklook import QuickLook, usable_top_row
 
 
 def planted_centres(world: SyntheticWorld) -> list[tuple[float, float]]:

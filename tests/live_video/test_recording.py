@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tenken.errors import DataError
-from vision.recording import FlightRecorder, RecordingReader, recorded_sources
+from vision.live.recording import FlightRecorder, RecordingReader, recorded_sources
 
 
 def jpeg_of(value: int) -> bytes:

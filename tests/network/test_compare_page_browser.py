@@ -13,7 +13,7 @@ from tenken.store import network as netstore
 from tenken.store.db import Store
 from tests.browser import launch_chromium
 from tests.network_drives import DRIVE_A, DRIVE_B, EXPECTED, network_routes, store_drive
-from vision.network_jobs import locate_all_surveys
+from vision.road.network_jobs import locate_all_surveys
 
 
 @pytest.fixture(scope="module")

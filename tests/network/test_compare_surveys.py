@@ -22,7 +22,7 @@ from tests.network_drives import (
     network_routes,
     store_drive,
 )
-from vision.network_jobs import locate_all_surveys
+from vision.road.network_jobs import locate_all_surveys
 
 
 @pytest.fixture

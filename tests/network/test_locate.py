@@ -7,7 +7,7 @@ from tenken.store import jobs as jobstore
 from tenken.store import network as netstore
 from tenken.store.db import Store
 from tests.network_drives import DRIVE_B, STREET_START_M, network_routes, store_drive
-from vision.network_jobs import locate_if_network
+from vision.road.network_jobs import locate_if_network
 
 
 def test_without_a_network_a_completed_survey_keeps_its_own_segments_only(tmp_path):

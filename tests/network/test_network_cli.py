@@ -12,7 +12,7 @@ from tenken.cli import main
 from tenken.settings import get_settings
 from tenken.store.db import Store
 from tests.network_drives import DRIVE_A, DRIVE_B, network_geojson, store_drive
-from vision.cli_network import register
+from vision.cli.network import register
 
 
 @pytest.fixture(scope="module", autouse=True)

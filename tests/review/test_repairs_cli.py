@@ -14,7 +14,7 @@ from tenken.store.db import Store
 from tenken.store.defects import query_defects
 from tenken.store.repairs import set_repair_status
 from tests.api.seed import defects_along, seed_survey
-from vision.cli_review import register
+from vision.cli.review import register
 
 
 @pytest.fixture(scope="module", autouse=True)

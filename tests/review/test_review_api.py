@@ -20,10 +20,10 @@ from tenken.store.db import Store
 from tenken.store.repairs import reopen_found_again
 from tests.api.conftest import RecordingExecutor, auth
 from tests.api.seed import defects_along, seed_survey
-from vision.grading import grade_segments, seen_intervals_from_frames
-from vision.regrade import regrade_survey
-from vision.road_survey import graded_range_m
-from vision.survey_options import parse_options
+from vision.road.grading import grade_segments, seen_intervals_from_frames
+from vision.road.regrade import regrade_survey
+from vision.road.survey import graded_range_m
+from vision.road.survey_options import parse_options
 
 N = 12
 

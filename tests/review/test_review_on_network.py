@@ -12,8 +12,8 @@ from tenken.store.db import Store
 from tenken.store.repairs import set_repair_status
 from tenken.store.reviews import Review, review_defect
 from tests.network_drives import DRIVE_A, DRIVE_B, NOW, THEN, network_routes, store_drive
-from vision.network_jobs import locate_all_surveys
-from vision.regrade import regrade_survey
+from vision.road.network_jobs import locate_all_surveys
+from vision.road.regrade import regrade_survey
 
 
 @pytest.fixture

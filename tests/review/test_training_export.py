@@ -22,8 +22,8 @@ from tenken.store.reviews import Review, review_defect
 from tests.api.seed import defects_along, seed_survey
 from tests.synthetic_drive import build_drive
 from tests.train.conftest import FIXTURES
-from vision.cli_review import register
-from vision.source_frame import read_frame
+from vision.cli.review import register
+from vision.road.source_frame import read_frame
 from vision.train.datasets import ClassPolicy, read_voc
 
 

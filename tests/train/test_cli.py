@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tenken.cli import main
-from vision.registry import get_model
+from vision.models.registry import get_model
 
 
 def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:

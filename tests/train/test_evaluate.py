@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vision.detections import Detections
+from vision.models.detections import Detections
 from vision.train.datasets import Sample
 from vision.train.evaluate import eval_policy, evaluate_detector, load_eval_samples, report_json
 

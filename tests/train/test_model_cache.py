@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tenken.errors import ModelError
-from vision.classifier import load_classifier
-from vision.registry import get_model
+from vision.models.classifier import load_classifier
+from vision.models.registry import get_model
 from vision.train.datasets import read_image
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tenken.errors import DataError
-from vision.classifier import preprocess
+from vision.models.classifier import preprocess
 from vision.train.scene import read_scene_sources, source_group, split_items
 from vision.train.scene_eval import ConfusionReport, confusion_matrix
 

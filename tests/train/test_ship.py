@@ -10,7 +10,7 @@ import onnx
 import pytest
 
 from tenken.cli import main
-from vision.registry import get_model, list_models
+from vision.models.registry import get_model, list_models
 
 
 @pytest.mark.slow

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.classifier import load_classifier
-from vision.detector import load_detector
-from vision.registry import get_model, list_models
+from vision.models.classifier import load_classifier
+from vision.models.detector import load_detector
+from vision.models.registry import get_model, list_models
 from vision.train.metrics import iou_matrix
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

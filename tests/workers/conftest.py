@@ -26,7 +26,7 @@ from tenken.settings import load_settings
 from tenken.store import jobs as jobstore
 from tenken.store.db import Store
 from tests.synthetic_drive import build_drive
-from vision.survey_options import CAMERA_PROFILES, SurveyOptions
+from vision.road.survey_options import CAMERA_PROFILES, SurveyOptions
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))

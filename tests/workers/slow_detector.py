@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tests.synthetic_drive import ColourDetector
-from vision.detections import Detections
+from vision.models.detections import Detections
 
 DELAY_S = float(os.environ.get("TENKEN_TEST_DETECT_DELAY_S", "0.25"))
 

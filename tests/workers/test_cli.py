@@ -78,7 +78,7 @@ def test_status_shows_the_device_backend_and_provider_of_each_worker(cluster: Cl
 
 
 def test_a_worker_asked_for_cuda_on_a_machine_without_it_refuses_to_start(cluster: Cluster):
-    from vision.device import cuda_problem
+    from vision.models.device import cuda_problem
 
     if cuda_problem() is None:
         pytest.skip("this machine has a usable CUDA GPU")

@@ -19,7 +19,7 @@ from tenken.store import job_frames as framestore
 from tenken.store import jobs as jobstore
 from tests.synthetic_drive import ColourDetector
 from tests.workers.conftest import DETECTOR, Cluster, corrupt_copy, survey_options, wait_until
-from vision.road_survey import run_survey
+from vision.road.survey import run_survey
 from worker.executor import CeleryExecutor
 
 SLOW = "tests.workers.slow_detector:SlowColourDetector"

@@ -21,7 +21,7 @@ from tenken.tracks import load_track
 from tests.mp4_files import faststart_copy, truncated_copy
 from tests.synthetic_drive import ColourDetector, build_drive, phone_frame_times_s
 from tests.workers.conftest import DETECTOR, REPO, corrupt_copy, survey_options
-from vision.road_survey import decode_chunk, run_survey, split_chunks
+from vision.road.survey import decode_chunk, run_survey, split_chunks
 from worker.executor import CeleryExecutor, EmbeddedExecutor, make_executor
 
 

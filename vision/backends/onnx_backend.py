@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from tenken.errors import ModelError
 from vision.backends.yolo_runtime import YoloRuntimeDetector, imgsz_from_metadata, names_from_metadata
-from vision.detector import DetectorOptions
+from vision.models.detector import DetectorOptions
 
 
 class OnnxDetector(YoloRuntimeDetector):

@@ -11,7 +11,7 @@ import yaml
 
 from tenken.errors import ModelError
 from vision.backends.yolo_runtime import YoloRuntimeDetector, imgsz_from_metadata, names_from_metadata
-from vision.detector import DetectorOptions
+from vision.models.detector import DetectorOptions
 
 
 def _xml_path(path: Path) -> Path:

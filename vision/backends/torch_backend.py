@@ -20,8 +20,8 @@ from tenken.errors import ModelError
 from vision.backends.letterbox import PAD_VALUE
 from vision.backends.onnx_torch_graph import OnnxGraphModule
 from vision.backends.yolo_runtime import imgsz_from_metadata, names_from_metadata
-from vision.detections import Detections
-from vision.detector import DetectorOptions, Frame
+from vision.models.detections import Detections
+from vision.models.detector import DetectorOptions, Frame
 
 MAX_DETECTIONS = 300  # per frame, as the numpy decoder
 # Batches are padded up to one of these sizes: cuDNN tunes its kernels once per input shape, and a

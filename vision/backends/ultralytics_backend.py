@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from tenken.errors import ModelError
-from vision.detections import Detections
-from vision.detector import DetectorOptions, Frame
+from vision.models.detections import Detections
+from vision.models.detector import DetectorOptions, Frame
 from vision.train.offline import configure_offline_ultralytics
 
 

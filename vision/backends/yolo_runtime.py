@@ -13,8 +13,8 @@ import numpy.typing as npt
 from tenken.errors import ModelError
 from vision.backends.letterbox import letterbox, to_blob
 from vision.backends.postprocess import decode_yolo
-from vision.detections import Detections
-from vision.detector import DetectorOptions, Frame
+from vision.models.detections import Detections
+from vision.models.detector import DetectorOptions, Frame
 
 
 def names_from_metadata(raw: Any) -> tuple[str, ...]:

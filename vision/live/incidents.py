@@ -3,7 +3,7 @@
 Sightings of the same kind within `radius_m` of an incident are that incident, whichever drone saw
 them and whether the incident is open, still a candidate or closed (a closed one re-opens, under the
 same id, once seen again in enough frames). An incident opens only when seen in enough recent frames
-and closes only after it has been in view and unseen for long enough (`vision.confirmation`); one
+and closes only after it has been in view and unseen for long enough (`vision.live.confirmation`); one
 out of the camera's view keeps its state: a drone flying on does not close a fire it no longer sees.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from shapely.geometry import Point, Polygon
 
 from tenken.geo import LocalProjection, distance_m, footprint
-from vision.confirmation import ConfirmationPolicy, IncidentState, update
+from vision.live.confirmation import ConfirmationPolicy, IncidentState, update
 from vision.live.sightings import LiveFrame, Sighting
 
 DEFAULT_RADIUS_M = 40.0

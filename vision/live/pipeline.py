@@ -2,7 +2,7 @@
 
 Every live entry point drives this one class (`tenken serve --live`, `tenken stream`, drone capture):
 they differ only in where frames come from and where detection runs. Detection is local (a
-`vision.detector.Detector`) or remote (a `LiveDetector` that submits a batch and collects it later,
+`vision.models.detector.Detector`) or remote (a `LiveDetector` that submits a batch and collects it later,
 e.g. to Celery workers), so a driver can keep several batches in flight and still feed the incident
 tracker in frame order.
 """
@@ -15,12 +15,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from vision.confirmation import ConfirmationPolicy
-from vision.detections import Detections
-from vision.detector import Detector
+from vision.live.confirmation import ConfirmationPolicy
 from vision.live.incidents import DEFAULT_RADIUS_M, IncidentChange, IncidentTracker
 from vision.live.sightings import Box, LiveFrame, Sighting, sightings_in_frame
-from vision.registry import DEFAULT_ALERT_CONF
+from vision.models.detections import Detections
+from vision.models.detector import Detector
+from vision.models.registry import DEFAULT_ALERT_CONF
 
 LIVE_KINDS = ("fire", "smoke", "landslide", "flood", "person")
 SCENE_KINDS = ("fire", "smoke", "landslide", "flood")  # classes of the scene classifier that are incidents
@@ -161,7 +161,7 @@ class LivePipeline:
         scenes: list[list[tuple[str, float]]] = [[] for _ in frames]
         if self.classifier is None or not frames:
             return scenes
-        from vision.classifier import classify
+        from vision.models.classifier import classify
 
         images = [f.image for f in frames if f.image is not None]
         for i, result in enumerate(classify(self.classifier, images)):

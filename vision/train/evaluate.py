@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tenken.errors import ConfigError, DataError
-from vision.detector import Detector
+from vision.models.detector import Detector
 from vision.train.datasets import ClassPolicy, Sample, has_split_files, read_datasets, read_image
 from vision.train.metrics import Evaluation, ImageResult, evaluate, match_image
 from vision.train.tasks import TASKS

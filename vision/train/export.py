@@ -1,7 +1,7 @@
 """Export trained weights to ONNX in the form Tenken commits, and write a model folder the registry reads.
 
 Only the ONNX file is committed: the runtime converts it to OpenVINO and rebuilds a `.pt` from it on
-first use (`vision/model_cache.py`), and its Conv/Gemm weights are stored as fp16 behind a `Cast` to
+first use (`vision/models/cache.py`), and its Conv/Gemm weights are stored as fp16 behind a `Cast` to
 fp32, which halves the file while every runtime still computes in fp32.
 """
 
@@ -76,7 +76,7 @@ def export_formats(pt: Path, imgsz: int, out_dir: Path, stem: str) -> dict[str, 
 
 
 def write_model_json(out_dir: Path, meta: dict[str, Any]) -> Path:
-    """Write the registry entry (see vision/registry.py for the fields)."""
+    """Write the registry entry (see vision/models/registry.py for the fields)."""
     path = out_dir / "model.json"
     path.write_text(json.dumps(meta, indent=2) + "\n")
     return path

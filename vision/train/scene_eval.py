@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tenken.errors import DataError
-from vision.classifier import SceneClassifier
+from vision.models.classifier import SceneClassifier
 from vision.train.operating_point import NORMAL, scene_alerts
 from vision.train.scene import SceneItem, load_item, read_scene_sources, split_items
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tenken.errors import ModelError
-from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
+from vision.models.runtime import DEFAULT_RUNTIME, RuntimeOptions
 from vision.train.export import export_onnx, write_model_json
 from vision.train.tasks import TaskSpec, get_task
 
@@ -100,7 +100,7 @@ def _previous_meta(out_dir: Path) -> dict[str, Any]:
 
 
 def _weights_for(onnx_path: Path, fmt: str) -> Path:
-    from vision.model_cache import openvino_from_onnx, pt_from_onnx
+    from vision.models.cache import openvino_from_onnx, pt_from_onnx
 
     if fmt == "onnx":
         return onnx_path
@@ -202,7 +202,7 @@ def _write_failures(task: TaskSpec, report: Any, conf: float, out: Path) -> None
 def _detector_figures(
     path: Path, measured_on: ShipData, classes: tuple[str, ...], imgsz: int, runtime: RuntimeOptions
 ) -> tuple[dict[str, Any], Any]:
-    from vision.detector import load_detector
+    from vision.models.detector import load_detector
     from vision.train.evaluate import eval_policy, evaluate_detector, load_eval_samples, report_json
 
     detector = load_detector(path, names=classes, imgsz=imgsz, runtime=runtime)
@@ -216,8 +216,8 @@ def _detector_figures(
 
 
 def _classifier_figures(path: Path, measured_on: ShipData) -> tuple[dict[str, Any], Any]:
-    from vision.classifier import load_classifier
-    from vision.registry import DEFAULT_ALERT_CONF
+    from vision.models.classifier import load_classifier
+    from vision.models.registry import DEFAULT_ALERT_CONF
     from vision.train.scene_eval import confusion_json, evaluate_classifier, load_scene_eval_items
 
     items, _ = load_scene_eval_items(measured_on.data, "val", measured_on.heldout)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tenken.errors import ModelError
-from vision.registry import get_model
-from vision.runtime import DEFAULT_RUNTIME, RuntimeOptions
+from vision.models.registry import get_model
+from vision.models.runtime import DEFAULT_RUNTIME, RuntimeOptions
 
 
 @dataclass(frozen=True)

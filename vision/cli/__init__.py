@@ -1,0 +1,1 @@
+"""The `tenken` sub-commands that `vision` contributes (analyze, models, train, network, ...)."""

@@ -1,0 +1,139 @@
+"""Running the embedded survey's stages side by side with the detector.
+
+The detector is the survey's one big cost; the rest should hide behind it. `prefetch` decodes
+frames in a thread ahead of the detector (OpenCV releases the GIL while decoding), and
+`EvidenceAhead` follows the tracker frame by frame and starts anonymising the evidence crop of
+each track as soon as the track closes, while later frames are still being detected, so the
+aggregation at the end finds most crops ready. Speculation never changes a result: the
+aggregation takes a crop from here only for the very observation it chose itself.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+from collections.abc import Generator, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenken.findings import Observation
+from vision.road.evidence import anonymised_evidence
+from vision.road.tracking import ClosedTrack, Tracker
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def prefetch(items: Iterable[T], depth: int) -> Generator[T, None, None]:
+    """`items`, produced by a background thread up to `depth` ahead; its exceptions re-raised here."""
+    ready: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ready.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ready.put(exc)
+
+    thread = threading.Thread(target=produce, name="survey-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
+Key = tuple[int, int]  # (frame index, index of the observation in its frame)
+
+
+@dataclass
+class _Group:
+    """Closed tracks the map-space merge will join (same class, centres within the radius)."""
+
+    class_name: str
+    centres: list[tuple[float, float]]
+    best_key: int
+    best_confidence: float
+
+
+class EvidenceAhead:
+    """Anonymised evidence crops of closed tracks' best observations, computed while detection goes on.
+
+    Closed tracks are grouped as the map-space merge will group them, and only a group's most
+    confident observation is anonymised, so little work is wasted on crops no defect will show.
+    """
+
+    def __init__(self, *, gate_m: float, merge_radius_m: float, workers: int | None = None) -> None:
+        self._tracker = Tracker(gate_m=gate_m)
+        self._merge_radius_m = merge_radius_m
+        self._keys: list[Key] = []
+        self._pending: dict[int, tuple[bytes, tuple[float, float, float, float]]] = {}
+        self._groups: list[_Group] = []
+        self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+        self.crops: dict[Key, Future[bytes]] = {}
+
+    def add_frame(
+        self,
+        frame_index: int,
+        timestamp_s: float,
+        observations: Sequence[Observation],
+        crops_jpeg: Sequence[bytes],
+    ) -> None:
+        first = len(self._keys)
+        for k, (obs, crop) in enumerate(zip(observations, crops_jpeg, strict=True)):
+            self._keys.append((frame_index, k))
+            self._pending[first + k] = (crop, obs.box_xyxy)
+        self._tracker.add_frame(frame_index, observations, range(first, first + len(observations)))
+        for closed in self._tracker.closed_tracks(timestamp_s):
+            self._join(closed)
+
+    def _join(self, closed: ClosedTrack) -> None:
+        near = [
+            g
+            for g in self._groups
+            if g.class_name == closed.class_name
+            and any(math.dist(c, closed.xy) <= self._merge_radius_m for c in g.centres)
+        ]
+        group = _Group(closed.class_name, [closed.xy], closed.best_key, closed.best_confidence)
+        for other in near:  # the new track joins them into one group
+            self._groups.remove(other)
+            group.centres.extend(other.centres)
+            if other.best_confidence >= group.best_confidence:
+                self._drop(group.best_key)
+                group.best_key, group.best_confidence = other.best_key, other.best_confidence
+            else:
+                self._drop(other.best_key)
+        self._groups.append(group)
+        key = self._keys[group.best_key]
+        if key not in self.crops:
+            crop, box = self._pending[group.best_key]
+            self.crops[key] = self._pool.submit(anonymised_evidence, crop, box)
+
+    def _drop(self, best_key: int) -> None:
+        """A crop no longer needed: cancelled when it has not started (else left, harmlessly)."""
+        key = self._keys[best_key]
+        future = self.crops.get(key)
+        if future is not None and future.cancel():
+            del self.crops[key]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
