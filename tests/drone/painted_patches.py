@@ -12,22 +12,30 @@ from vision.models.detections import Detections
 NAMES = ("fire", "smoke", "landslide")
 
 
+# Each painted kind's colour, as the simulator draws it (BGR channels as int16).
+MASKS = {
+    "fire": lambda r, g, b: (r > 200) & (g > 60) & (r - b > 40),  # flames (orange to yellow)
+    "smoke": lambda r, g, b: (abs(r - g) < 20) & (abs(g - b) < 20) & (r > 135) & (r < 200),
+    "landslide": lambda r, g, b: (
+        (r > 120) & (r < 185) & (g > 85) & (g < 135) & (b > 50) & (b < 105) & (r - b > 40)
+    ),  # bare soil
+}
+
+
 class PaintedPatchDetector:
     """Flame-coloured, smoke-grey and bare-soil blobs, one box around each connected region."""
 
-    names = NAMES
     imgsz = 640
     backend = "colour"
+
+    def __init__(self, kinds: Sequence[str] = NAMES) -> None:
+        self.names = tuple(kinds)
 
     def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
         out = []
         for image in frames:
             b, g, r = (image[..., i].astype(np.int16) for i in range(3))
-            masks = {
-                0: (r > 200) & (g > 60) & (r - b > 40),
-                1: (abs(r - g) < 20) & (abs(g - b) < 20) & (r > 135) & (r < 200),
-                2: (r > 120) & (r < 185) & (g > 85) & (g < 135) & (b > 50) & (b < 105) & (r - b > 40),
-            }
+            masks = {class_id: MASKS[name](r, g, b) for class_id, name in enumerate(self.names)}
             boxes, scores, ids = [], [], []
             for class_id, mask in masks.items():
                 closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))

@@ -9,11 +9,8 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Sequence
 
-import cv2
 import httpx
-import numpy as np
 import pytest
 
 from api.services import Services
@@ -30,8 +27,8 @@ from tenken.geo import distance_m, offset_latlon
 from tenken.settings import load_settings
 from tenken.store.auth import create_token
 from tenken.store.db import Store
+from tests.drone.painted_patches import PaintedPatchDetector
 from vision.live import LivePipeline
-from vision.models.detections import Detections
 
 from ..api.conftest import LiveServer, RecordingExecutor
 from .conftest import HOME, square_ring, wait_until, write_area
@@ -41,34 +38,6 @@ SPEEDUP = 6.0  # frame-to-pose error grows with it: a frame 50 ms late is 3 m of
 # Planted incidents: each must become one incident, placed within its stated error (ce).
 FIRE = PlantedPatch("fire", *offset_latlon(*HOME, 25.0, 18.0), 5.0)
 LANDSLIDE = PlantedPatch("landslide", *offset_latlon(*HOME, -22.0, -20.0), 7.0)
-
-
-class ColourPatchDetector:
-    """Finds flame-coloured and bare-soil blobs; boxes around each connected region."""
-
-    names = ("fire", "landslide")
-    imgsz = 640
-    backend = "colour"
-
-    def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
-        out = []
-        for image in frames:
-            b, g, r = (image[..., i].astype(np.int16) for i in range(3))
-            masks = {
-                0: (r > 200) & (g > 60) & (r - b > 40),  # flames (orange to yellow)
-                1: (r > 120) & (r < 185) & (g > 85) & (g < 135) & (b > 50) & (b < 105) & (r - b > 40),  # soil
-            }
-            boxes, scores, ids = [], [], []
-            for class_id, mask in masks.items():
-                closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
-                n, _, stats, _ = cv2.connectedComponentsWithStats(closed)
-                for x, y, w, h, area in stats[1:n]:
-                    if area >= 150:
-                        boxes.append((float(x), float(y), float(x + w), float(y + h)))
-                        scores.append(0.9)
-                        ids.append(class_id)
-            out.append(Detections.from_lists(boxes, scores, ids, self.names))
-        return out
 
 
 class StreamReader:
@@ -137,7 +106,9 @@ def test_survey_over_planted_fire_and_landslide_raises_placed_incidents_on_the_a
     config = SimConfig(home_lat=HOME[0], home_lon=HOME[1], gps_lock_after_s=1.0, climb_mps=3.0, land_mps=1.5)
     sim = SimServer(SimVehicle(config), port=0, speedup=SPEEDUP, stream_hz=20.0).start()
     frames: queue.Queue[PosedFrame] = queue.Queue(maxsize=500)
-    pipeline = LivePipeline("drone-1", ColourPatchDetector(), publish=services.bus.publish)
+    pipeline = LivePipeline(
+        "drone-1", PaintedPatchDetector(("fire", "landslide")), publish=services.bus.publish
+    )
     stop = threading.Event()
 
     def run_pipeline() -> None:
