@@ -8,7 +8,6 @@ one video (`fire2_mp4-37` and `fire2_mp4-59`) or one photo always land on the sa
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import shutil
@@ -21,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tenken.errors import DataError
-from vision.train.datasets import IMAGE_SUFFIXES, read_image, read_yolo_yaml
+from vision.train.datasets import IMAGE_SUFFIXES, hashed_split, read_image, read_yolo_yaml
 from vision.train.tasks import TASKS
 
 log = logging.getLogger(__name__)
@@ -50,8 +49,7 @@ def source_group(image: Path) -> str:
 
 
 def group_split(group: str, val_fraction: float = VAL_FRACTION) -> str:
-    digest = int(hashlib.sha1(group.encode()).hexdigest()[:8], 16)
-    return "val" if digest / 0xFFFFFFFF < val_fraction else "train"
+    return hashed_split(group, val_fraction)
 
 
 def _crop_box(x1: float, y1: float, x2: float, y2: float, w: int, h: int) -> tuple[int, int, int, int]:
