@@ -25,12 +25,18 @@ import argparse
 import json
 import random
 import shutil
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from vision.train.datasets import hashed_split  # noqa: E402
+from vision.train.scene import group_split, source_group  # noqa: E402
+
 DATA = REPO.parent / "shared" / "data"
 RDD = DATA / "pavement" / "rdd2022_china_motorbike"
 FIRE8 = DATA / "disaster" / "fire8_cctv_fire_smoke_yolo"
@@ -111,9 +117,6 @@ def headlights(image: np.ndarray, rng: random.Random) -> np.ndarray:
 
 def sim_views(count: int, seed: int, lat0: float, lon0: float) -> list[np.ndarray]:
     """Gimbal views of the simulator's world with no planted incidents (fields, a road), as a drone flies."""
-    import sys
-
-    sys.path.insert(0, str(REPO))
     from drone.sim.camera import render_view
     from drone.sim.vehicle import SimPose
     from drone.sim.world import SyntheticWorld
@@ -132,15 +135,6 @@ def sim_views(count: int, seed: int, lat0: float, lon0: float) -> list[np.ndarra
         )
         views.append(render_view(world, pose, width_px=416, height_px=416))
     return views
-
-
-def source_group(stem: str) -> str:
-    import re
-
-    stem = re.sub(r"\.rf\.[0-9a-f]+$", "", stem)
-    stem = re.sub(r"_(jpg|jpeg|png)$", "", stem)
-    video = re.match(r"(.+?_(mp4|avi|mov))-\d+$", stem)
-    return video.group(1) if video else stem
 
 
 def main() -> None:
@@ -162,14 +156,11 @@ def main() -> None:
     sources: dict[str, dict[str, int]] = {}
 
     # fire: positives re-split by source video (20 % of videos to val)
-    import hashlib
-
     fire = out / "fire"
     heldout = out / "heldout"
     counts = {"train_pos": 0, "train_neg_fire8": 0, "val_pos": 0, "val_neg_fire8": 0}
     for image, label in fire8_items():
-        group = source_group(image.stem)
-        val = int(hashlib.sha1(group.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < 0.2
+        val = group_split(source_group(image), val_fraction=0.2) == "val"
         has_boxes = label.is_file() and label.read_text().strip() != ""
         if val:
             copy_pair(image, label, heldout / "fire_val", None, image.stem)
@@ -213,7 +204,8 @@ def main() -> None:
         image = cv2.imread(str(path))
         if image is None:
             continue
-        in_train = int(hashlib.sha1(path.stem.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < 0.5
+        # the half that hashed_split would send to val goes to training here (kept as first built)
+        in_train = hashed_split(path.stem, val_fraction=0.5) == "val"
         if in_train and not args.without_unknown_licence:
             write_negative(image, fire, "train", f"neg_cdd_{path.stem}")
             cdd_train += 1
