@@ -17,7 +17,7 @@ from celery.worker.control import inspect_command
 
 from tenken.errors import TenkenError
 from tenken.settings import Settings, get_settings
-from vision.models.detector import describe_inference, weights_format
+from vision.models.detector import describe_inference
 from vision.models.device import inference_plan, resolve_device
 from vision.models.runtime import RuntimeOptions
 
@@ -32,10 +32,9 @@ def _machine_report(runtime: RuntimeOptions, spec: str) -> tuple[tuple[str, str]
     if choice.reason:
         report["cpu_because"] = choice.reason
     if ":" not in spec:
-        from vision.models.registry import get_model
+        from worker.detectors import describe_detector
 
-        weights = get_model(spec, runtime.models_dir).weights_path(device=runtime.device)
-        plan = inference_plan(weights_format(weights), choice.device)
+        plan = inference_plan(describe_detector(spec, runtime)[2], choice.device)
         report.update(backend=plan.backend, provider=plan.provider)
     return tuple(report.items())
 
