@@ -147,10 +147,8 @@ class EmbeddedExecutor:
 
     def watch_round(self) -> list[WatchAction]:
         """Mark the jobs held here as alive; with `recover`, resume the jobs nobody holds."""
-        with self._lock:
-            held = set(self._futures)
         with self.store.session() as s:
-            jobstore.touch_heartbeat(s, held)
+            jobstore.touch_heartbeat(s, self._held())
         if not self.recover:
             return []
         return check_stalled_jobs(
