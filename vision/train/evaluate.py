@@ -182,15 +182,16 @@ def evaluate_detector(
     )
 
 
-def _rounded(doc: dict[str, Any]) -> dict[str, Any]:
+def rounded(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with its float values rounded to 4 places, as the eval JSON documents show them."""
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in doc.items()}
 
 
 def image_level_json(report: DetectorReport, names: Sequence[str], conf: float) -> dict[str, Any]:
     """`image_level` of the JSON document at any threshold (the eval's own is at its `conf`)."""
     return {
-        **{name: _rounded(asdict(level)) for name, level in image_level(report.scores, names, conf).items()},
-        "any": _rounded(asdict(any_box_level(report.scores, conf))),
+        **{name: rounded(asdict(level)) for name, level in image_level(report.scores, names, conf).items()},
+        "any": rounded(asdict(any_box_level(report.scores, conf))),
     }
 
 
@@ -207,13 +208,10 @@ def report_json(report: DetectorReport, model: str, data: Sequence[str], iou: fl
         "recall": round(ev.recall, 4),
         "map50": round(ev.map50, 4),
         "best_conf": ev.best_conf,
-        "per_class": {
-            name: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(score).items()}
-            for name, score in ev.per_class.items()
-        },
+        "per_class": {name: rounded(asdict(score)) for name, score in ev.per_class.items()},
         "image_level": {
-            **{name: _rounded(asdict(level)) for name, level in report.image_level.items()},
-            "any": _rounded(asdict(report.any_box)),
+            **{name: rounded(asdict(level)) for name, level in report.image_level.items()},
+            "any": rounded(asdict(report.any_box)),
         },
         "images": report.images,
         "predict_ms_per_image": round(report.predict_ms_per_image, 2),

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from tenken.errors import DataError
 from vision.models.classifier import SceneClassifier
+from vision.train.evaluate import choose_split, describe_split, rounded
 from vision.train.operating_point import NORMAL, scene_alerts
 from vision.train.scene import SceneItem, load_item, read_scene_sources, split_items
 
@@ -76,8 +77,6 @@ def load_scene_eval_items(
 ) -> tuple[list[SceneItem], str]:
     """Items of `split` of `data` plus every item of `heldout`, and the line saying which. Default:
     val (the source-disjoint hashed part) when a source is a detection set with split files, else all."""
-    from vision.train.evaluate import choose_split, describe_split
-
     detection_set = any(p.is_file() or (p / "data.yaml").is_file() for p in data)
     chosen, reason = choose_split(split, detection_set)
     items = read_scene_sources(data) if data else []
@@ -129,11 +128,8 @@ def alerts_json(report: ConfusionReport, alert_conf: float) -> dict[str, Any]:
     """What the classifier would raise live at `alert_conf`: on normal views, and on each disaster."""
     return {
         "threshold": alert_conf,
-        "false_alarm_rate_on_normal": {
-            k: round(v, 4) if isinstance(v, float) else v
-            for k, v in report.alerts_on_normal(alert_conf).items()
-        },
-        "recall": {k: round(v, 4) for k, v in report.recall_at(alert_conf).items()},
+        "false_alarm_rate_on_normal": rounded(report.alerts_on_normal(alert_conf)),
+        "recall": rounded(report.recall_at(alert_conf)),
     }
 
 
@@ -145,10 +141,7 @@ def confusion_json(
         "model": model,
         "data": list(data),
         "accuracy": round(report.accuracy, 4),
-        "per_class": {
-            name: {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
-            for name, scores in report.per_class().items()
-        },
+        "per_class": {name: rounded(scores) for name, scores in report.per_class().items()},
         "confusion": {"labels": list(report.labels), "matrix": report.matrix.tolist()},
         "alerts": alerts_json(report, alert_conf),
         "images": int(report.matrix.sum()),
