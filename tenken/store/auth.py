@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, delete, s
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tenken.errors import ConfigError
-from tenken.store.db import Base
+from tenken.store.db import Base, as_utc
 
 ROLES = ("viewer", "operator", "admin")
 TOKEN_PREFIX = "tk_"
@@ -55,7 +55,7 @@ class TokenInfo:
     expires_at: datetime | None = None
 
     def valid_at(self, moment: datetime) -> bool:
-        return not self.revoked and (self.expires_at is None or _aware(self.expires_at) > moment)
+        return not self.revoked and (self.expires_at is None or as_utc(self.expires_at) > moment)
 
 
 def role_rank(role: str) -> int:
@@ -74,8 +74,8 @@ def hash_token(secret: str) -> str:
 
 
 def _info(row: ApiToken) -> TokenInfo:
-    expires_at = None if row.expires_at is None else _aware(row.expires_at)
-    return TokenInfo(row.id, row.name, row.role, _aware(row.created_at), row.revoked, expires_at)
+    expires_at = None if row.expires_at is None else as_utc(row.expires_at)
+    return TokenInfo(row.id, row.name, row.role, as_utc(row.created_at), row.revoked, expires_at)
 
 
 def create_token(
@@ -143,7 +143,7 @@ def verify_ticket(session: Session, secret: str) -> TokenInfo | None:
     if not secret.startswith(TICKET_PREFIX):
         return None
     ticket = session.get(StreamTicket, hash_token(secret))
-    if ticket is None or _aware(ticket.expires_at) <= datetime.now(UTC):
+    if ticket is None or as_utc(ticket.expires_at) <= datetime.now(UTC):
         return None
     row = session.get(ApiToken, ticket.token_id)
     if row is None or not _info(row).valid_at(datetime.now(UTC)):
@@ -158,8 +158,3 @@ def valid_token_ids(session: Session, token_ids: Collection[int]) -> set[int]:
     now = datetime.now(UTC)
     rows = session.scalars(select(ApiToken).where(ApiToken.id.in_(list(token_ids))))
     return {row.id for row in rows if _info(row).valid_at(now)}
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes for timezone-aware columns; they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -14,6 +15,11 @@ from tenken.errors import ConfigError
 
 class Base(DeclarativeBase):
     """Every table of the store derives from this; the migrations (`tenken.store.migrate`) create them."""
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time as an aware UTC one: SQLite hands back naive datetimes for timezone-aware columns."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, column_property, mapped_column
 
 from tenken.errors import JobError
-from tenken.store.db import Base
+from tenken.store.db import Base, as_utc
 from tenken.store.defects import JobFindings, replace_findings
 from tenken.store.job_frames import FrameRow
 
@@ -229,8 +229,7 @@ def is_stalled(job: JobRow, stale_s: float) -> bool:
     """Unfinished and without progress for `stale_s` seconds."""
     if job.state not in (QUEUED, RUNNING) or job.progress_at is None:
         return False
-    moved = job.progress_at if job.progress_at.tzinfo else job.progress_at.replace(tzinfo=UTC)
-    return (_now() - moved).total_seconds() > stale_s
+    return (_now() - as_utc(job.progress_at)).total_seconds() > stale_s
 
 
 def unfinished_jobs(session: Session) -> list[JobRow]:
