@@ -128,12 +128,16 @@ def _record(
     return _state(defect_row_id, row)
 
 
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise ReviewError("status", f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+
+
 def set_repair_status(
     session: Session, defect_row_id: int, status: str, *, by: str, note: str = ""
 ) -> RepairState:
     """Move a defect to `status`; a ReviewError naming `status` when that move is not allowed."""
-    if status not in STATUSES:
-        raise ReviewError("status", f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    _check_status(status)
     current = repair_state(session, defect_row_id).status
     if status not in NEXT_STATUSES[current]:
         allowed = ", ".join(NEXT_STATUSES[current])
@@ -154,8 +158,7 @@ def repair_history(session: Session, defect_row_id: int) -> list[RepairEventRow]
 def repair_condition(statuses: Sequence[str]) -> ColumnElement[bool]:
     """A WHERE clause on defects: their current status is one of `statuses` (open: no record, or open)."""
     for s in statuses:
-        if s not in STATUSES:
-            raise ReviewError("status", f"status must be one of {', '.join(STATUSES)}, got {s!r}")
+        _check_status(s)
     others = [s for s in STATUSES if s not in statuses]
     if OPEN in statuses:
         return DefectRow.id.not_in(select(RepairRow.defect_id).where(RepairRow.status.in_(others)))
