@@ -90,6 +90,29 @@ def comparison_geojson(comparison: Comparison) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features, "summary": comparison_summary(comparison)}
 
 
+# Every name `write_comparison` may put in its folder: a folder holding only these is a comparison.
+COMPARISON_NAMES = frozenset(
+    {
+        "changes.geojson",
+        "defect_changes.csv",
+        "unit_changes.csv",
+        "changes.gpkg",
+        "assets",
+        "index.html",
+        "data.js",
+    }
+)
+
+
+def is_comparison_folder(folder: Path) -> bool:
+    """The folder is an earlier `tenken compare` output (so `--overwrite` may replace it)."""
+    try:
+        names = {p.name for p in folder.iterdir()}
+    except OSError:
+        return False
+    return "changes.geojson" in names and names <= COMPARISON_NAMES
+
+
 def write_comparison(folder: Path, comparison: Comparison, *, gpkg: bool = True) -> list[str]:
     """Write every output into `folder` (which exists); returns the file names written."""
     layers = comparison_layers(comparison)

@@ -71,6 +71,19 @@ def test_compare_writes_the_page_and_tables(capsys, surveys, roads, tmp_path):
     assert (out_dir / "index.html").is_file() and (out_dir / "changes.gpkg").is_file()
 
 
+def test_compare_overwrite_replaces_an_earlier_comparison_and_nothing_else(capsys, surveys, roads, tmp_path):
+    run(capsys, "network", "import", str(roads))
+    out_dir = tmp_path / "changes"
+    assert run(capsys, "compare", surveys[0], surveys[1], "--out", str(out_dir))[0] == 0
+    code, _, err = run(capsys, "compare", surveys[0], surveys[1], "--out", str(out_dir), "--overwrite")
+    assert code == 0, err
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    code, _, err = run(capsys, "compare", surveys[0], surveys[1], "--out", str(mine), "--overwrite")
+    assert code != 0 and (mine / "notes.txt").read_text() == "mine"
+
+
 def test_worklist_ranks_units_worst_first_with_what_an_asset_system_needs(capsys, surveys, roads, tmp_path):
     run(capsys, "network", "import", str(roads))
     path = tmp_path / "worklist.csv"

@@ -10,7 +10,7 @@ import typer
 from tenken.atomic_dir import atomic_folder
 from tenken.errors import ConfigError, NetworkError
 from tenken.network.compare import CompareOptions, compare_surveys
-from tenken.network.compare_output import write_comparison
+from tenken.network.compare_output import is_comparison_folder, write_comparison
 from tenken.network.history import load_snapshot, repair_notes, resolve_job_id
 from tenken.network.read import read_network
 from tenken.network.tables import write_csv, write_gpkg
@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
                 )
         finally:
             store.dispose()
-        with atomic_folder(out, overwrite=overwrite) as folder:
+        with atomic_folder(out, overwrite=overwrite, replaceable=is_comparison_folder) as folder:
             write_comparison(folder, result, gpkg=not no_gpkg)
         counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts().items() if v)
         typer.echo(f"{len(result.defects)} defects: {counts or 'none'}; {len(result.units)} units")
