@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import tenken.cli
+import vision.road.source_frame
 from tenken.cli import main
 from tenken.settings import get_settings
 from tenken.store import jobs as jobstore
@@ -23,7 +24,7 @@ from tests.api.seed import defects_along, seed_survey
 from tests.synthetic_drive import build_drive
 from tests.train.conftest import FIXTURES
 from vision.cli.review import register
-from vision.road.source_frame import read_frame
+from vision.road.source_frame import frame_jpeg, read_frame
 from vision.train.datasets import ClassPolicy, read_voc
 
 
@@ -128,3 +129,13 @@ def test_training_merges_the_export_with_the_shipped_set_for_one_epoch(reviewed,
     assert (run / "train" / "weights" / "best.pt").is_file()
     converted = list((run / "data" / "images").rglob("*_tenken_*.jpg"))
     assert len(converted) == 3, "the exported frames were not all part of the training data"
+
+
+def test_frames_of_one_unchanged_video_probe_it_once(drive, monkeypatch):
+    probes = []
+    real = vision.road.source_frame.probe_video
+    monkeypatch.setattr(vision.road.source_frame, "probe_video", lambda p: probes.append(p) or real(p))
+    vision.road.source_frame._probe_version.cache_clear()
+    frame_jpeg(drive, 3)
+    frame_jpeg(drive, 40)
+    assert len(probes) == 1

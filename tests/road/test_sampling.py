@@ -277,6 +277,23 @@ def test_a_container_without_a_frame_count_is_counted(
     assert probe_video(path).frame_count == 7
 
 
+def test_decoding_a_probed_video_does_not_count_its_frames_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_video(tmp_path / "drive.mp4", 7)
+
+    class NoCount(CountingCapture):
+        def get(self, prop: int) -> float:
+            return 0.0 if prop == cv2.CAP_PROP_FRAME_COUNT else float(self._capture.get(prop))
+
+    monkeypatch.setattr(cv2, "VideoCapture", NoCount)
+    CountingCapture.created = []
+    plan = plan_by_distance(path, equator_track(10.0, 2.0), T0, every_m=1.0, max_frames=2)
+    created_by_probe = len(CountingCapture.created)
+    assert [f.frame_index for f in decode_plan(plan, equator_track(10.0, 2.0))] == [0, 1]
+    assert [c.grabs for c in CountingCapture.created[created_by_probe:]] == [2]
+
+
 def test_open_video_releases_the_capture(tmp_path: Path, counting: type[CountingCapture]) -> None:
     with open_video(make_video(tmp_path / "drive.mp4", 3)) as (capture, _):
         assert capture.isOpened()

@@ -128,7 +128,7 @@ def decode_plan(
     wanted = set(plan.frame_indices)
     last_wanted = plan.frame_indices[-1]
     produced = 0
-    with open_video(plan.info.path) as (capture, info):
+    with open_video(plan.info.path, plan.info) as (capture, info):
         for index in range(last_wanted + 1):
             ok = capture.grab()
             image = None

@@ -6,6 +6,7 @@ training export need the whole frame, so it is decoded again from the video the 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import cv2
@@ -32,12 +33,24 @@ def _walk_to(capture: cv2.VideoCapture, info: VideoInfo, time_s: float) -> Image
     return None
 
 
+@functools.lru_cache(maxsize=16)
+def _probe_version(path: Path, mtime_ns: int, size: int) -> VideoInfo:
+    return probe_video(path)
+
+
+def probed(path: Path) -> VideoInfo:
+    """`probe_video`, remembered while the file is unchanged: a reviewer asks for frame after frame
+    of one survey's video, and each probe reads the whole file."""
+    stat = path.stat()
+    return _probe_version(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
 def read_frame(video_path: str | Path, frame_index: int, info: VideoInfo | None = None) -> Image:
     """Frame `frame_index` of the video (as the job numbered them: by presentation time)."""
     path = Path(video_path)
     if not path.is_file():
         raise VideoError(f"the survey's video {path} is gone; its frames cannot be shown again")
-    info = info or probe_video(path)
+    info = info or probed(path)
     if frame_index < 0 or frame_index >= max(info.frame_count, len(info.timestamps_s)):
         raise VideoError(f"{path} has no frame {frame_index}")
     time_s = info.frame_time_s(frame_index)

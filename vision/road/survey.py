@@ -261,7 +261,7 @@ def _decode_planned(
     None when a seek cannot be placed exactly (a frame's timestamp is not the probed one).
     """
     out: list[SampledFrame] = []
-    with open_video(info.path) as (capture, _):
+    with open_video(info.path, info) as (capture, _):
         first, grabbed = 0, False
         if seek:
             landed = _seek_before(capture, info, wanted[0])

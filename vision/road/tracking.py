@@ -65,8 +65,11 @@ class Tracker:
         self.gate_m, self.max_gap_s = gate_m, max_gap_s
         self._proj: LocalProjection | None = None
         self._tracks: list[_Track] = []
+        # Frames come in time order, so a track past `max_gap_s` never matches again: each frame
+        # looks only at the live ones, and `closed_tracks` only at those not yet reported.
+        self._live: list[_Track] = []
+        self._unreported: list[_Track] = []
         self._best: list[tuple[float, int]] = []  # per track: (confidence, key of that observation)
-        self._reported: set[int] = set()
         self.track_of: list[int] = []  # per observation added, in order: its track id
 
     def add_frame(self, frame: int, observations: Sequence[Observation], keys: Sequence[int] = ()) -> None:
@@ -78,7 +81,8 @@ class Tracker:
         first = len(self.track_of)
         keys = list(keys) or list(range(first, first + len(observations)))
         now_s = observations[0].timestamp_s
-        active = [t for t in self._tracks if now_s - t.last_seen_s <= self.max_gap_s]
+        self._live = [t for t in self._live if now_s - t.last_seen_s <= self.max_gap_s]
+        active = list(self._live)
         xy = [self._proj.to_xy(o.lat, o.lon) for o in observations]
         cost = np.full((len(observations), max(len(active), 1)), _NO_MATCH)
         for r, obs in enumerate(observations):
@@ -104,6 +108,8 @@ class Tracker:
                 )
                 track.sum_x, track.sum_y = xy[r][0] * obs.confidence, xy[r][1] * obs.confidence
                 self._tracks.append(track)
+                self._live.append(track)
+                self._unreported.append(track)
                 self._best.append((-1.0, -1))
                 assigned[r] = track.track_id
             tid = assigned[r]
@@ -114,11 +120,14 @@ class Tracker:
     def closed_tracks(self, now_s: float) -> list[ClosedTrack]:
         """Tracks closed by `now_s` (not seen for more than `max_gap_s`), each reported once."""
         out = []
-        for track in self._tracks:
-            if track.track_id not in self._reported and now_s - track.last_seen_s > self.max_gap_s:
-                self._reported.add(track.track_id)
+        still_open = []
+        for track in self._unreported:
+            if now_s - track.last_seen_s > self.max_gap_s:
                 confidence, key = self._best[track.track_id]
                 out.append(ClosedTrack(track.track_id, track.class_name, track.xy, key, confidence))
+            else:
+                still_open.append(track)
+        self._unreported = still_open
         return out
 
 

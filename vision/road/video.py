@@ -132,8 +132,13 @@ def _count_frames(capture: cv2.VideoCapture) -> int:
 
 
 @contextmanager
-def open_video(path: str | Path) -> Iterator[tuple[cv2.VideoCapture, VideoInfo]]:
+def open_video(
+    path: str | Path, info: VideoInfo | None = None
+) -> Iterator[tuple[cv2.VideoCapture, VideoInfo]]:
     """An opened `cv2.VideoCapture` at frame 0 and its `VideoInfo`; released on exit.
+
+    Pass the video's probed `info` to skip describing it again: a container that states no frame
+    count is otherwise counted by decoding every frame, on each opening.
 
     Raises VideoError for a missing file, a file OpenCV cannot decode, a video without frames
     and one without a usable frame rate.
@@ -145,6 +150,9 @@ def open_video(path: str | Path) -> Iterator[tuple[cv2.VideoCapture, VideoInfo]]
     try:
         if not capture.isOpened():
             raise VideoError(f"{video_path}: not a video OpenCV can read (corrupt file or unsupported codec)")
+        if info is not None:
+            yield capture, info
+            return
         fps = float(capture.get(cv2.CAP_PROP_FPS))
         if not (math.isfinite(fps) and 0.0 < fps <= MAX_PLAUSIBLE_FPS):
             raise VideoError(f"{video_path}: the video does not state a usable frame rate (read {fps})")
