@@ -11,7 +11,7 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +22,6 @@ from pydantic import BaseModel
 
 from api.deps import Operator, Viewer
 from api.query_params import MAX_INT64, unix_time
-from api.sse import AUTH_CHECK_S, stored_valid_token_ids
 from api.video_feed import FrameHub, LiveVideoFeed, ViewerStats
 from tenken.errors import DataError
 from tenken.events import INCIDENTS, EventBus
@@ -236,8 +235,7 @@ async def mjpeg_stream(
     request: Request,
     *,
     early_headers: bool = False,
-    still_allowed: Callable[[], Awaitable[bool]] | None = None,
-    auth_check_s: float = AUTH_CHECK_S,
+    still_allowed: Callable[[], bool] | None = None,
 ) -> AsyncIterator[bytes]:
     """Multipart JPEG parts, each the newest frame when this viewer is ready for one, at most 1/period_s.
 
@@ -246,18 +244,15 @@ async def mjpeg_stream(
     Each part ends with the next part's boundary line. Browsers show a part only once the next part's
     headers have arrived: with `early_headers` those are sent right after each JPEG (so they cannot
     carry its Content-Length), which saves a browser a whole frame period of delay.
-    `still_allowed` is asked every `auth_check_s`: when the viewer's token was revoked or expired
-    the stream ends, as the event stream does.
+    `still_allowed` is asked before each part: when it turns False (the viewer's token was revoked
+    or expired) the stream ends, as the event stream does.
     """
     early = "Content-Type: image/jpeg\r\n\r\n" if early_headers else ""
     yield f"--{BOUNDARY}\r\n{early}".encode()
     last_published_s = -math.inf
-    next_check_s = time.monotonic() + auth_check_s
     while not await request.is_disconnected():
-        if still_allowed is not None and time.monotonic() >= next_check_s:
-            if not await still_allowed():
-                return
-            next_check_s = time.monotonic() + auth_check_s
+        if still_allowed is not None and not still_allowed():
+            return
         frame = await hub.next_newer(stats.last_seq, KEEPALIVE_S)
         if frame is None:
             frame = hub.latest()  # nothing new for a while: repeat the last frame to keep the link open
@@ -310,13 +305,13 @@ async def live_video(
         )
     max_fps = video.settings.live_video_fps
     stats = video.add_viewer(source)
-    store = request.app.state.services.store
-
-    async def token_still_valid() -> bool:
-        ids = await asyncio.to_thread(stored_valid_token_ids, store, {viewer.token_id})
-        return viewer.token_id in ids
+    live_hub = request.app.state.services.hub
 
     async def body() -> AsyncIterator[bytes]:
+        # The live hub checks the tokens of all open streams in one query; this subscription to no
+        # channel only asks it to watch this viewer's token.
+        loop = asyncio.get_running_loop()
+        watch = live_hub.subscribe((), loop, viewer.token_id)[0] if live_hub is not None else None
         try:
             async for part in mjpeg_stream(
                 hub,
@@ -324,11 +319,13 @@ async def live_video(
                 1.0 / min(fps or max_fps, max_fps),
                 request,
                 early_headers=browser,
-                still_allowed=token_still_valid,
+                still_allowed=None if watch is None else lambda: not watch.revoked,
             ):
                 yield part
         finally:
             video.remove_viewer(source, stats)
+            if watch is not None:
+                live_hub.unsubscribe(watch)
 
     return StreamingResponse(
         body(),

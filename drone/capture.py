@@ -17,10 +17,9 @@ import numpy as np
 from drone.state import StateHistory, VehicleState
 from tenken.errors import VideoError
 from tenken.geo import distance_m
+from vision.live.sampling import is_live
 
 log = logging.getLogger(__name__)
-
-LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "udp://", "tcp://", "http://", "https://", "srt://")
 
 
 @dataclass(frozen=True)
@@ -54,10 +53,6 @@ def motion_at(poses: StateHistory, timestamp_s: float) -> tuple[float, float]:
 
 
 FrameSink = Callable[[PosedFrame], None] | queue.Queue[PosedFrame]
-
-
-def is_live(source: str) -> bool:
-    return source.lower().startswith(LIVE_PREFIXES)
 
 
 def open_video(source: str) -> cv2.VideoCapture:

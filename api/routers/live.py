@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, stat
 from fastapi.responses import StreamingResponse
 
 from api.deps import Operator, ServicesDep, Viewer
+from api.query_params import unix_time
 from api.schemas import DroneTrack, Published, Telemetry
 from api.sse import event_stream
 from tenken.events import CHANNELS, TELEMETRY
@@ -88,7 +89,7 @@ def telemetry_track(
     vehicle_id: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[\w.:-]+$")],
     _viewer: Viewer,
     services: ServicesDep,
-    since_s: Annotated[float | None, Query(description="Only points from this UNIX time on.")] = None,
+    since_s: Annotated[float | None, unix_time("Only points from this UNIX time on.")] = None,
     limit: Annotated[int, Query(ge=1, le=20000, description="The newest this many points.")] = 5000,
 ) -> DroneTrack:
     """The drone's track as recorded from its telemetry (a point a second), oldest first, so a map

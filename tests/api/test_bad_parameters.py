@@ -60,6 +60,7 @@ def test_a_camera_profile_name_works_as_in_the_cli(client, tokens, services, vid
         "/api/incidents?until_s=inf",
         "/api/findings?since_s=nan",
         "/api/findings?until_s=-inf",
+        "/api/telemetry/drone/track?since_s=nan",
     ],
 )
 def test_numbers_the_store_cannot_hold_are_422_naming_the_parameter(client, tokens, path):
