@@ -16,7 +16,7 @@ import numpy as np
 
 from drone.state import StateHistory, VehicleState
 from tenken.errors import VideoError
-from tenken.geo import distance_m
+from tenken.geo import distance_m, heading_change_deg
 from vision.live.sampling import is_live
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def motion_at(poses: StateHistory, timestamp_s: float) -> tuple[float, float]:
     speed = distance_m(a.lat, a.lon, b.lat, b.lon) / MOTION_SPAN_S
     yaw = 0.0
     if a.heading_deg is not None and b.heading_deg is not None:
-        yaw = ((b.heading_deg - a.heading_deg + 180.0) % 360.0 - 180.0) / MOTION_SPAN_S
+        yaw = heading_change_deg(a.heading_deg, b.heading_deg) / MOTION_SPAN_S
     return speed, yaw
 
 

@@ -8,6 +8,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from tenken.geo import lerp_heading_deg
+
 
 @dataclass(frozen=True)
 class VehicleState:
@@ -49,9 +51,7 @@ def _lerp_angle_deg(a: float | None, b: float | None, f: float) -> float | None:
     """Along the shorter arc, so 350° → 10° passes through 0°."""
     if a is None or b is None:
         return a if f < 0.5 else b
-    delta = (b - a + 180.0) % 360.0 - 180.0
-    heading = (a + f * delta) % 360.0
-    return 0.0 if heading >= 360.0 else heading  # -1e-300 % 360 rounds to 360.0
+    return lerp_heading_deg(a, b, f)
 
 
 def interpolate_state(a: VehicleState, b: VehicleState, timestamp_s: float) -> VehicleState:

@@ -25,6 +25,21 @@ def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return float(az) % 360.0
 
 
+def heading_change_deg(a_deg: float, b_deg: float) -> float:
+    """The turn from heading a to heading b the shorter way round, in (-180, 180].
+
+    >>> heading_change_deg(350.0, 10.0)
+    20.0
+    """
+    return (b_deg - a_deg + 180.0) % 360.0 - 180.0
+
+
+def lerp_heading_deg(a_deg: float, b_deg: float, fraction: float) -> float:
+    """Interpolate along the shorter arc, so 350° → 10° passes through 0°, not 180°; in [0, 360)."""
+    heading = (a_deg + fraction * heading_change_deg(a_deg, b_deg)) % 360.0
+    return 0.0 if heading >= 360.0 else heading  # -1e-300 % 360 rounds to 360.0
+
+
 def offset_latlon(lat: float, lon: float, east_m: float, north_m: float) -> tuple[float, float]:
     """The point `east_m`, `north_m` away from (lat, lon), as (lat, lon)."""
     dist = math.hypot(east_m, north_m)

@@ -13,7 +13,7 @@ import numpy as np
 
 from tenken.errors import TrackError
 from tenken.findings import Pose
-from tenken.geo import WGS84
+from tenken.geo import WGS84, lerp_heading_deg
 
 # Below this speed a segment counts as "stopped": GPS jitter of a parked car gives random bearings.
 STOPPED_SPEED_MPS = 0.5
@@ -109,16 +109,6 @@ class ParsedTrack:
     skipped: SkippedPoints = field(default_factory=SkippedPoints)
     timed_by_distance: int = 0
     video_start_s: float | None = None
-
-
-def _wrap_deg(angle_deg: float) -> float:
-    return angle_deg % 360.0
-
-
-def _lerp_angle_deg(a_deg: float, b_deg: float, fraction: float) -> float:
-    """Interpolate along the shorter arc, so 350° → 10° passes through 0°, not 180°."""
-    delta = (b_deg - a_deg + 180.0) % 360.0 - 180.0
-    return _wrap_deg(a_deg + fraction * delta)
 
 
 def _lerp(a: float, b: float, fraction: float) -> float:
@@ -283,7 +273,7 @@ class Track:
         if not -180.0 <= lon <= 180.0:
             lon = (lon + 180.0) % 360.0 - 180.0
         if a.heading_deg is not None and b.heading_deg is not None:
-            heading = _lerp_angle_deg(a.heading_deg, b.heading_deg, fraction)
+            heading = lerp_heading_deg(a.heading_deg, b.heading_deg, fraction)
         else:
             heading = self._segment_heading_deg[i]
         if a.speed_mps is not None and b.speed_mps is not None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tenken.geo import CameraModel, distance_m
+from tenken.geo import CameraModel, distance_m, heading_change_deg, lerp_heading_deg
 from tenken.settings import DRONE_CAMERA_HFOV_DEG, DRONE_GPS_ERROR_M
 
 NADIR_DEG = 90.0
@@ -104,8 +104,8 @@ def _interpolate(a: Mapping[str, Any], b: Mapping[str, Any], t: float) -> dict[s
             out[key] = float(va) + (float(vb) - float(va)) * f
     ha, hb = a.get("heading_deg"), b.get("heading_deg")
     if ha is not None and hb is not None:
-        delta = (float(hb) - float(ha) + 180.0) % 360.0 - 180.0
-        out["heading_deg"] = (float(ha) + f * delta) % 360.0
+        delta = heading_change_deg(float(ha), float(hb))
+        out["heading_deg"] = lerp_heading_deg(float(ha), float(hb), f)
         out["yaw_rate_dps"] = delta / (tb - ta) if tb > ta else 0.0
     if tb > ta and None not in (a.get("lat"), a.get("lon"), b.get("lat"), b.get("lon")):
         # speed on the clock the frames are stamped with (a simulator run faster than real time too)
