@@ -28,7 +28,9 @@ processes' load) and `--stream-fps` to scale the live load to the CPU's throughp
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -143,13 +145,21 @@ class TimedDetector:
         self.names, self.imgsz, self.backend = inner.names, inner.imgsz, inner.backend
         self.conf = getattr(inner, "conf", 0.25)
         self.calls: list[tuple[float, int, float, float]] = []  # (end, frames, wall s, thread CPU s)
+        self.python_profile: cProfile.Profile | None = None  # set: the runner's Python calls are profiled
 
     def warm_up(self) -> None:
         getattr(self.inner, "warm_up", lambda: None)()
 
     def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
         wall, cpu = time.perf_counter(), time.thread_time()
-        results: list[Detections] = self.inner.predict(frames, conf)
+        profiler = self.python_profile
+        if profiler is not None:
+            profiler.enable()  # in this, the runner's, thread
+        try:
+            results: list[Detections] = self.inner.predict(frames, conf)
+        finally:
+            if profiler is not None:
+                profiler.disable()
         end = time.perf_counter()
         self.calls.append((end, len(frames), end - wall, time.thread_time() - cpu))
         return results
@@ -243,15 +253,26 @@ def live_streams(
     return LiveResult(len(ms) / elapsed / wanted, p95, line)
 
 
-def profile_live(run: Callable[[], LiveResult], device: torch.device) -> LiveResult:
-    """Run `run` under torch.profiler; print its top ops and write the trace to $OUT or the temp folder."""
+def profile_live(run: Callable[[], LiveResult], device: torch.device, timed: TimedDetector) -> LiveResult:
+    """Run `run` under torch.profiler and cProfile (the runner's detector calls); print their top
+    entries and write the trace to $OUT or the temp folder."""
+    from torch._C._profiler import _ExperimentalConfig
     from torch.profiler import ProfilerActivity, profile
 
     activities = [ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)
-    with profile(activities=activities) as prof:
-        result = run()
+    try:  # the detector runs in the shared runner's thread, not in this one
+        config = _ExperimentalConfig(profile_all_threads=True)
+    except TypeError:
+        print(f"  torch {torch.__version__} records only this thread's ops: the runner's CPU ops are missing")
+        config = None
+    timed.python_profile = cProfile.Profile()
+    try:
+        with profile(activities=activities, experimental_config=config) as prof:
+            result = run()
+    finally:
+        python_profile, timed.python_profile = timed.python_profile, None
     folder = Path(os.environ.get("OUT") or tempfile.gettempdir())
     trace = folder / "live_trace.json.gz"
     prof.export_chrome_trace(str(trace))
@@ -262,6 +283,10 @@ def profile_live(run: Callable[[], LiveResult], device: torch.device) -> LiveRes
     if device.type == "cuda":
         print("  top ops by self CUDA time:")
         print(averages.table(sort_by="self_cuda_time_total", row_limit=15))
+    print(
+        "  the runner's Python calls (cProfile; a call that releases the GIL counts its wait to retake it):"
+    )
+    pstats.Stats(python_profile, stream=sys.stdout).sort_stats("tottime").print_stats(25)
     return result
 
 
@@ -383,7 +408,10 @@ def main() -> None:
         detector.batch = args.live_max_batch
         timed = TimedDetector(detector)
         wait_s = args.live_latency_ms / 1000
+        t = time.perf_counter()
         shared = SharedBatchDetector(timed, args.live_max_batch, live_latency_s=wait_s, bulk_wait_s=0.5)
+        # As long as the main thread's warm-up: cuDNN tuned the same sizes again for this thread.
+        print(f"  runner warm-up of every batch size in its own thread: {time.perf_counter() - t:.1f} s")
         standin_shared = None
         if args.standin and rates.get(f"{w}x{h}"):
             cost_s = batch_cost_model(rates[f"{w}x{h}"])
@@ -413,6 +441,7 @@ def main() -> None:
                         shared, timed, pool, counts[0], args.profile_seconds, args.stream_fps
                     ),
                     device,
+                    timed,
                 )
                 print(f"  profiled {profiled.line}")
         finally:
