@@ -20,9 +20,10 @@ settings), so it runs on a bare GPU machine from a checkout. In one run it print
    first stream count, written to $OUT (or the temp folder) as live_trace.json.gz, and its top
    ops printed (open the trace in https://ui.perfetto.dev).
 
-`--device cpu --seconds 0.2 --batches 1,2 --streams 2 --live-seconds 1` is a dry run that proves
-the script works; on a shared CPU machine add `--threads 1` (torch's threads spin against other
-processes' load) and `--stream-fps` to scale the live load to the CPU's throughput.
+`--device cpu --threads 1 --seconds 0.3 --bare-batch 2 --batches 1,2 --streams 2 --live-seconds 1
+--standin --profile --profile-seconds 1` is a dry run of every section (a minute on 2 cores).
+On a shared CPU machine keep `--threads 1` (torch's threads spin against other processes' load)
+and scale the live load to the CPU with `--stream-fps`.
 """
 
 from __future__ import annotations
@@ -313,7 +314,12 @@ def main() -> None:
     parser.add_argument("--streams", default="48,96,192,384", help="live stream counts to simulate")
     parser.add_argument("--live-seconds", type=float, default=8.0)
     parser.add_argument("--live-latency-ms", type=float, default=50.0, help="batch wait cap of live frames")
-    parser.add_argument("--live-max-batch", type=int, default=256, help="largest batch of the shared runner")
+    parser.add_argument(
+        "--live-max-batch",
+        type=int,
+        default=0,
+        help="largest batch of the shared runner (256; on a CPU max --batches)",
+    )
     parser.add_argument("--stream-fps", type=float, default=5.0, help="frames per second of each live stream")
     parser.add_argument(
         "--standin", action="store_true", help="also serve each stream count with a sleep-only stand-in"
@@ -359,6 +365,7 @@ def main() -> None:
     section("bare forward (input already on the device)", forward, "bare" in wanted)
     reference = bare.get("fp16") or bare.get("fp32") or float("nan")
     batches = [int(b) for b in args.batches.split(",")]
+    live_max_batch = args.live_max_batch or (256 if device.type == "cuda" else max(batches))
     detector = TorchDetector(args.onnx, DetectorOptions(conf=0.2, batch=max(batches)), device=args.device)
     t = time.perf_counter()
     detector.warm_up()
@@ -405,18 +412,18 @@ def main() -> None:
 
     def live() -> None:
         # The runner warms the detector up to its batch in its own thread (cuDNN's plans are per thread).
-        detector.batch = args.live_max_batch
+        detector.batch = live_max_batch
         timed = TimedDetector(detector)
         wait_s = args.live_latency_ms / 1000
         t = time.perf_counter()
-        shared = SharedBatchDetector(timed, args.live_max_batch, live_latency_s=wait_s, bulk_wait_s=0.5)
+        shared = SharedBatchDetector(timed, live_max_batch, live_latency_s=wait_s, bulk_wait_s=0.5)
         # As long as the main thread's warm-up: cuDNN tuned the same sizes again for this thread.
         print(f"  runner warm-up of every batch size in its own thread: {time.perf_counter() - t:.1f} s")
         standin_shared = None
         if args.standin and rates.get(f"{w}x{h}"):
             cost_s = batch_cost_model(rates[f"{w}x{h}"])
             standin = TimedDetector(SleepDetector(cost_s, detector.names, detector.imgsz))
-            standin_shared = SharedBatchDetector(standin, args.live_max_batch, live_latency_s=wait_s)
+            standin_shared = SharedBatchDetector(standin, live_max_batch, live_latency_s=wait_s)
             print(
                 "  stand-in: sleeps the measured batch cost, "
                 + ", ".join(f"{b} frames {cost_s(b) * 1000:.1f} ms" for b in (1, 8, 32, 128))
@@ -450,7 +457,7 @@ def main() -> None:
                 standin_shared.close()
 
     section(
-        f"live streams, one shared batching detector (max batch {args.live_max_batch}), "
+        f"live streams, one shared batching detector (max batch {live_max_batch}), "
         f"live wait cap {args.live_latency_ms:.0f} ms",
         live,
         "live" in wanted,
