@@ -71,8 +71,8 @@ def _load(spec: str, runtime: RuntimeOptions) -> LoadedDetector:
             weights, names=info.classes, imgsz=info.imgsz, conf=info.conf, batch=MAX_BATCH, runtime=runtime
         )
         if detector.backend == "torch":
-            getattr(detector, "warm_up", lambda: None)()  # tune cuDNN before the first caller waits
             # One GPU per process: the chunks and live frames its threads serve share its batches.
+            # The shared runner warms the detector up in its own thread before it is handed out.
             detector = SharedBatchDetector(detector, max_batch=MAX_BATCH)
     return LoadedDetector(detector, info, weights)
 

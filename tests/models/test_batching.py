@@ -118,3 +118,35 @@ def test_shared_detector_gives_every_caller_the_detectors_error():
     with pytest.raises(RuntimeError, match="out of memory"):
         shared.predict_live([np.zeros((4, 4, 3), np.uint8)])
     shared.close()
+
+
+def test_shared_detector_warms_its_detector_up_in_the_thread_that_runs_its_batches():
+    # cuDNN keeps tuned kernels per thread: a warm-up elsewhere would leave the runner untuned.
+    class Warmed(RecordingDetector):
+        def __init__(self) -> None:
+            super().__init__()
+            self.threads: list[tuple[str, int]] = []
+
+        def warm_up(self) -> None:
+            self.threads.append(("warm_up", threading.get_ident()))
+
+        def predict(self, frames, conf=None):
+            self.threads.append(("predict", threading.get_ident()))
+            return super().predict(frames, conf)
+
+    inner = Warmed()
+    shared = SharedBatchDetector(inner, max_batch=4, live_latency_s=0.0)
+    assert [what for what, _ in inner.threads] == ["warm_up"]  # done before the constructor returned
+    shared.predict_live([np.zeros((4, 4, 3), np.uint8)])
+    shared.close()
+    (_, warm_thread), (_, run_thread) = inner.threads
+    assert warm_thread == run_thread != threading.get_ident()
+
+
+def test_a_detector_that_fails_its_warm_up_fails_the_shared_detectors_construction():
+    class Unwarmable(RecordingDetector):
+        def warm_up(self) -> None:
+            raise RuntimeError("CUDA error: no kernel image is available")
+
+    with pytest.raises(RuntimeError, match="no kernel image"):
+        SharedBatchDetector(Unwarmable(), max_batch=4)

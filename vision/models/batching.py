@@ -92,6 +92,10 @@ class SharedBatchDetector:
 
     `predict(frames, latency_s=...)` blocks until its own results are ready; live callers pass a
     short `latency_s`, job chunks keep the default bulk wait. Call `close()` to stop the runner.
+
+    The runner thread calls `inner.warm_up()` (where the detector has one) before the constructor
+    returns: cuDNN keeps the kernels it tuned for each input shape per thread, so a warm-up in
+    any other thread leaves the runner to tune every batch size again while live frames wait.
     """
 
     def __init__(
@@ -109,8 +113,14 @@ class SharedBatchDetector:
         self._scheduler = BatchScheduler(max_batch)
         self._cond = threading.Condition()
         self._closed = False
+        self._ready = threading.Event()
+        self._warm_up_error: BaseException | None = None
         self._runner = threading.Thread(target=self._run, name="shared-batch-detector", daemon=True)
         self._runner.start()
+        self._ready.wait()
+        if self._warm_up_error is not None:
+            self._runner.join()
+            raise self._warm_up_error
 
     def predict(
         self, frames: Sequence[Frame], conf: float | None = None, *, latency_s: float | None = None
@@ -143,6 +153,13 @@ class SharedBatchDetector:
         self._runner.join()
 
     def _run(self) -> None:
+        try:
+            getattr(self.inner, "warm_up", lambda: None)()
+        except BaseException as exc:  # the constructor raises it in the caller's thread
+            self._warm_up_error = exc
+            return
+        finally:
+            self._ready.set()
         while True:
             with self._cond:
                 while True:
