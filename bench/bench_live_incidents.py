@@ -1,7 +1,7 @@
 """Incidents against the planted truth: a simulated orbit and survey through the live pipeline.
 
     python bench/bench_live_incidents.py [--detector fire|colour] [--style both|procedural|imagery]
-                                         [--latency-s 0.15]
+                                         [--latency-s 0.15] [--no-sweep] [--no-plain]
 
 The drone flies kinematically over the synthetic world (`drone.sim.mission_frames`), its telemetry
 arrives at 2 Hz and `--latency-s` late, frames are sampled every 0.2 s and run through the live
@@ -11,8 +11,11 @@ stand-in's blobs) or as real photographs the models never trained on (`drone.sim
 landslide photos come from ../shared/data or $TENKEN_SHARED_DATA, else a landslide is drawn); both
 styles fly the same missions, printed side by side. Printed per flight and style: incidents opened
 per kind against the planted patches, incidents with no patch of their kind within the merge radius,
-the position error of the incident nearest each patch and the ce it claimed. A last survey over
-plain ground (nothing planted) counts false incidents.
+the position error of the incident nearest each patch and the ce it claimed, and how many frames
+had a sighting of each kind before confirmation (a miss never seen is the model's, not the
+pipeline's). First, single views of one centred patch by size, height and angle (the models'
+reach); then an orbit, a survey, the survey over patches twice as wide, and the survey over plain
+ground (nothing planted: false incidents).
 
 Runs against whatever `vision.live` is importable (PYTHONPATH), so the same script measures the code
 before and after a change; `drone/sim/mission_frames.py` is loaded from this checkout either way.
