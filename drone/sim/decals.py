@@ -72,7 +72,8 @@ def decals_of(kind: str) -> list[Decal]:
 
 def cut(decal: Decal, data_dir: Path | None = None) -> npt.NDArray[np.uint8] | None:
     """The decal cut from its source in the shared data folder; None when the folder or file is absent."""
-    image = cv2.imread(str(data_dir_or(data_dir) / decal.source))
+    path = data_dir_or(data_dir) / decal.source
+    image = cv2.imread(str(path)) if path.is_file() else None  # OpenCV warns about a missing file
     if image is None:
         return None
     label = data_dir_or(data_dir) / decal.source.replace("/images/", "/labels/")

@@ -6,6 +6,13 @@ when it is absent; the committed fire and smoke decals are checked on any clone.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -128,3 +135,38 @@ def test_the_gimbal_camera_sees_the_photograph_straight_below() -> None:
     centre = (slice(150, 210), slice(290, 350))
     assert np.abs(view[centre].astype(np.int16) - ground[centre]).mean() > 20.0
     assert np.array_equal(view[:20, :20], ground[:20, :20])  # the corner is the field
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_tenken_sim_world_imagery_serves_photographs_and_says_which_patch_is_which() -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TENKEN_SHARED_DATA": str(SHARED)}
+    args = ["sim", "--port", "0", "--camera-port", str(free_port()), "--world", "imagery", "--print-patches"]
+    proc = subprocess.Popen([sys.executable, "-m", "tenken.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert lines[0].startswith("simulator: tcp:127.0.0.1:"), lines
+        camera = lines[1].split()[1]
+        drawn = {f["properties"]["kind"]: f["properties"]["drawn"] for f in json.loads(lines[2])["features"]}
+        assert drawn["fire"].startswith(decals.FIRE8) and drawn["smoke"].startswith(decals.FIRE8)
+        assert drawn["flood"] == "procedural"
+        with urllib.request.urlopen(camera.replace("stream.mjpg", "frame.jpg"), timeout=10) as reply:
+            assert cv2.imdecode(np.frombuffer(reply.read(), np.uint8), cv2.IMREAD_COLOR) is not None
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_tenken_sim_refuses_an_unknown_world_in_one_line() -> None:
+    done = subprocess.run([sys.executable, "-m", "tenken.cli", "sim", "--port", "0", "--world", "photo"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert "--world must be one of procedural, imagery" in done.stderr + done.stdout
