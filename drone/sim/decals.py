@@ -13,7 +13,6 @@ read from the shared data folder at run time, and a landslide is drawn procedura
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,16 +20,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from vision.train.datasets import shared_data_dir
+
 HERE = Path(__file__).resolve().parent / "decals"
 REPO = Path(__file__).resolve().parents[2]
 FIRE8 = "disaster/fire8_cctv_fire_smoke_yolo"
 CDD = "disaster/scenes_cdd"
 FIRE8_NAMES = ("fire", "smoke")  # the YOLO class ids of fire-8
-
-
-def shared_data_dir() -> Path:
-    """The offline training and evaluation data: `$TENKEN_SHARED_DATA`, else ../shared/data by the repo."""
-    return Path(os.environ.get("TENKEN_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def data_dir_or(data_dir: Path | None) -> Path:
