@@ -23,14 +23,22 @@ def sim(
     print_patches: bool = typer.Option(
         False, "--print-patches", help="Print the planted incidents as GeoJSON."
     ),
+    world_style: str = typer.Option(
+        "procedural",
+        "--world",
+        help="Planted incidents as coloured blobs (procedural) or real photographs the shipped models "
+        "never trained on (imagery: a 300 m world at 0.1 m/px; landslides need ../shared/data).",
+    ),
 ) -> None:
     """Simulate an ArduCopter on TCP (DroneKit: `--connect tcp:127.0.0.1:5760`) with a gimbal camera
     looking at a synthetic world with planted fire, smoke, landslide and flood patches."""
     from drone.sim.camera import CameraServer
     from drone.sim.mavlink_server import SimServer
     from drone.sim.vehicle import SimConfig, SimVehicle
-    from drone.sim.world import SyntheticWorld
+    from drone.sim.world import IMAGERY_M_PER_PX, STYLES, SyntheticWorld
 
+    if world_style not in STYLES:
+        raise ConfigError(f"--world must be one of {', '.join(STYLES)}, got {world_style!r}")
     if speedup <= 0:
         raise ConfigError(f"--speedup must be above 0, got {speedup:g}")
     if not 0 < battery_pct <= 100:
@@ -46,7 +54,10 @@ def sim(
     camera = None
     world = None
     if camera_port:
-        world = SyntheticWorld(lat, lon)
+        if world_style == "imagery":  # photographs need a finer ground: a smaller world keeps it light
+            world = SyntheticWorld(lat, lon, size_m=300.0, m_per_px=IMAGERY_M_PER_PX, style="imagery")
+        else:
+            world = SyntheticWorld(lat, lon)
         camera = CameraServer(world, server.vehicle.pose, host=host, port=camera_port, fps=camera_fps)
         try:
             camera.start()
@@ -59,8 +70,8 @@ def sim(
     if print_patches and world is not None:
         features = [
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
-             "properties": {"kind": p.kind, "radius_m": p.radius_m}}
-            for p in world.patches
+             "properties": {"kind": p.kind, "radius_m": p.radius_m, "drawn": drawn}}
+            for p, drawn in zip(world.patches, world.drawn, strict=True)
         ]  # fmt: skip
         typer.echo(json.dumps({"type": "FeatureCollection", "features": features}))
     try:

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Build the training and held-out sets of the three shipped models from ../shared/data, offline.
+"""Build the training and held-out sets of the three shipped models from ../shared/data (or
+$TENKEN_SHARED_DATA), offline.
 
     .venv/bin/python scripts/build_training_sets.py --out build/training
 
@@ -34,10 +35,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from vision.train.datasets import hashed_split  # noqa: E402
+from vision.train.datasets import hashed_split, shared_data_dir  # noqa: E402
 from vision.train.scene import group_split, source_group  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
+DATA = shared_data_dir()
 RDD = DATA / "pavement" / "rdd2022_china_motorbike"
 FIRE8 = DATA / "disaster" / "fire8_cctv_fire_smoke_yolo"
 CDD = DATA / "disaster" / "scenes_cdd"

@@ -1,7 +1,10 @@
 """A synthetic georeferenced world for the simulated camera: fields, a road, and planted incidents.
 
 The ground is a top-down texture (north up) centred on an origin; fire, smoke, landslide and flood
-patches are drawn procedurally at known (lat, lon) so tests can say where an incident should appear.
+patches are planted at known (lat, lon) so tests can say where an incident should appear. Style
+"procedural" draws them as coloured blobs (what the tests' colour stand-in detector looks for);
+"imagery" pastes real photographs the shipped models never trained on (`drone.sim.decals`) and draws
+a kind procedurally only where no decal is available (flood always: there is no flood imagery).
 """
 
 from __future__ import annotations
@@ -13,9 +16,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from drone.sim import decals
 from tenken.geo import LocalProjection, offset_latlon
 
 PATCH_KINDS = ("fire", "smoke", "landslide", "flood")
+STYLES = ("procedural", "imagery")
+# Ground resolution that keeps a photograph's detail at drone heights (about what the detector sees at
+# 30 m: 1280 px over 45 m, shrunk to 416 px); the procedural blobs are fine at the default 0.25 m/px.
+IMAGERY_M_PER_PX = 0.1
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,10 @@ class SyntheticWorld:
         size_m: float = 500.0,
         m_per_px: float = 0.25,
         seed: int = 7,
+        style: str = "procedural",
     ) -> None:
+        if style not in STYLES:
+            raise ValueError(f"unknown world style {style!r}; use one of {STYLES}")
         self.lat0, self.lon0 = lat0, lon0
         self.proj = LocalProjection(lat0, lon0)
         self.size_m = size_m
@@ -62,8 +73,19 @@ class SyntheticWorld:
         self.size_px = round(size_m / m_per_px)
         rng = np.random.default_rng(seed)
         self.texture = _ground(self.size_px, m_per_px, rng)
+        self.style = style
+        self.drawn: list[str] = []  # per patch: the decal's source, or "procedural"
+        planted: dict[str, int] = {}
         for patch in self.patches:
-            self._draw(patch, rng)
+            n = planted[patch.kind] = planted.get(patch.kind, -1) + 1
+            choices = decals.decals_of(patch.kind) if style == "imagery" else []
+            image = decals.load(choices[n % len(choices)]) if choices else None
+            if image is None:
+                self._draw(patch, rng)
+                self.drawn.append("procedural")
+            else:
+                self._paste(patch, image)
+                self.drawn.append(choices[n % len(choices)].source)
 
     def to_px(self, lat: float, lon: float) -> tuple[float, float]:
         """Texture pixel (column, row) of a ground position."""
@@ -73,6 +95,26 @@ class SyntheticWorld:
     def xy_to_px(self, east_m: float, north_m: float) -> tuple[float, float]:
         half = self.size_px / 2.0
         return half + east_m / self.m_per_px, half - north_m / self.m_per_px
+
+    def _paste(self, patch: PlantedPatch, image: np.ndarray) -> None:
+        """The photograph, its longer side the patch's diameter, faded out towards an inscribed ellipse."""
+        side = 2 * patch.radius_m / self.m_per_px
+        scale = side / max(image.shape[:2])
+        w, h = max(round(image.shape[1] * scale), 1), max(round(image.shape[0] * scale), 1)
+        photo = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        rr = np.hypot((xx + 0.5 - w / 2) / (w / 2), (yy + 0.5 - h / 2) / (h / 2))
+        alpha = np.clip((1.0 - rr) / 0.2, 0.0, 1.0)[..., None]  # the outer fifth fades to the ground
+        cx, cy = self.to_px(patch.lat, patch.lon)
+        x0, y0 = round(cx - w / 2), round(cy - h / 2)
+        tx0, ty0 = max(x0, 0), max(y0, 0)
+        tx1, ty1 = min(x0 + w, self.size_px), min(y0 + h, self.size_px)
+        if tx1 <= tx0 or ty1 <= ty0:
+            return  # outside the world
+        win = (slice(ty0 - y0, ty1 - y0), slice(tx0 - x0, tx1 - x0))
+        tex = self.texture[ty0:ty1, tx0:tx1].astype(np.float32)
+        blended = tex * (1 - alpha[win]) + photo[win].astype(np.float32) * alpha[win]
+        self.texture[ty0:ty1, tx0:tx1] = np.clip(blended, 0, 255).astype(np.uint8)
 
     def _draw(self, patch: PlantedPatch, rng: np.random.Generator) -> None:
         cx, cy = self.to_px(patch.lat, patch.lon)

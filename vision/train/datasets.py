@@ -7,6 +7,7 @@ sources in either format can be merged and remapped onto one class list before t
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,7 @@ import yaml
 from tenken.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+REPO = Path(__file__).resolve().parents[2]
 SPLITS = ("train", "val")
 
 
@@ -59,6 +61,11 @@ class ClassPolicy:
             return False
         known = ", ".join(self.classes + tuple(sorted(self.dropped)))
         raise DataError(f"{where}: unknown class {name!r} (known: {known})")
+
+
+def shared_data_dir() -> Path:
+    """The offline training and evaluation data: `$TENKEN_SHARED_DATA`, else ../shared/data by the repo."""
+    return Path(os.environ.get("TENKEN_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def hashed_split(stem: str, val_fraction: float = 0.15) -> str:
