@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import event
 
@@ -45,13 +46,13 @@ def test_the_latest_states_are_looked_up_in_the_index_not_read_from_every_point(
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
     with store.session() as s:
         s.add_all([point(f"drone-{i % 3}", float(i)) for i in range(30)])
-    statements: list[tuple[str, object]] = []
+    statements: list[tuple[str, Any]] = []
     event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
     with store.session() as s:
         assert len(latest_drone_states(s)) == 3
     sql, params = statements[-1]
     with store.engine.connect() as conn:
-        plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]  # type: ignore[arg-type]
+        plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
     store.dispose()
     touching = [step for step in plan if "drone_track_points" in step]
     assert touching and all(step.startswith("SEARCH") for step in touching), plan
