@@ -81,11 +81,10 @@ def test_this_machines_gpus_are_counted_as_torch_counts_them():
         assert nvml_gpus == 0 or "torch" in (cuda_problem() or "")  # no GPU, or a GPU without CUDA torch
 
 
-def test_a_running_worker_writes_its_device_and_removes_it_when_it_stops(cluster: Cluster, tmp_path):
-    env = {**cluster.env, "TMPDIR": str(tmp_path)}
-    cluster.env = env
+def test_a_running_worker_writes_its_device_and_removes_it_when_it_stops(cluster: Cluster):
+    env = cluster.env  # TMPDIR: the test's folder
     proc = cluster.start_worker("hc")
-    [written] = list(tmp_path.glob(f"tenken-worker-hc-{cluster.prefix}@*.json"))
+    [written] = list(cluster.tmp.glob(f"tenken-worker-hc-{cluster.prefix}@*.json"))
     nodename = written.name.removeprefix("tenken-worker-").removesuffix(".json")
     report = json.loads(written.read_text())
     assert report["pid"] == proc.pid and report["device"] == "cpu" and "provider" in report
