@@ -166,15 +166,18 @@ def probe_video(path: str | Path) -> VideoInfo:
     and one without a usable frame rate.
     """
     video_path = Path(path)
+    no_frames = VideoError(f"{video_path}: the video has no frames (empty or corrupt file)")
     with _opened(video_path) as capture:
         info = _stated_info(capture, video_path)
+    if info.width <= 0 or info.height <= 0:
+        raise no_frames
     timestamps = read_timestamps(video_path)
     frame_count = info.frame_count or len(timestamps)
     if frame_count <= 0:
         with _opened(video_path) as capture:
             frame_count = _count_frames(capture)
-    if frame_count <= 0 or info.width <= 0 or info.height <= 0:
-        raise VideoError(f"{video_path}: the video has no frames (empty or corrupt file)")
+    if frame_count <= 0:
+        raise no_frames
     return replace(info, frame_count=frame_count, timestamps_s=timestamps)
 
 
