@@ -2,7 +2,8 @@
 #   docker build -t tenken .                                  # CPU: ONNX Runtime / OpenVINO inference
 #   docker build -t tenken-gpu --build-arg EXTRAS=server,gpu .     # + torch (CUDA build): TENKEN_DEVICE=cuda
 # The GPU image needs only the host's NVIDIA driver (nvidia-container-toolkit): torch's wheels bring
-# the CUDA runtime and cuDNN. Check a GPU container with `tenken status --local` (non-zero without a GPU).
+# the CUDA runtime and cuDNN. Check a GPU container with `tenken status --local` (non-zero without a GPU);
+# its compose healthcheck, `python -m worker.healthcheck`, reads what the worker found at start instead.
 # Nothing is downloaded at run time: models ship in models/ (ONNX), inside the image.
 FROM python:3.11-slim-bookworm
 

@@ -10,13 +10,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import cv2
 import numpy as np
 
 from drone.state import StateHistory, VehicleState
 from tenken.errors import VideoError
-from tenken.geo import distance_m, heading_change_deg
+from vision.live.pose import motion_around, motion_window_s
 from vision.live.sampling import is_live
 
 log = logging.getLogger(__name__)
@@ -36,20 +37,15 @@ class PosedFrame:
     yaw_rate_dps: float = 0.0
 
 
-MOTION_SPAN_S = 0.5
-
-
 def motion_at(poses: StateHistory, timestamp_s: float) -> tuple[float, float]:
-    """(speed m/s, yaw rate °/s) around `timestamp_s`, by central difference over `MOTION_SPAN_S`."""
-    a, b = poses.at(timestamp_s - MOTION_SPAN_S / 2), poses.at(timestamp_s + MOTION_SPAN_S / 2)
-    if a is None or b is None or not (a.has_position and b.has_position):
-        return 0.0, 0.0
-    assert a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None
-    speed = distance_m(a.lat, a.lon, b.lat, b.lon) / MOTION_SPAN_S
-    yaw = 0.0
-    if a.heading_deg is not None and b.heading_deg is not None:
-        yaw = heading_change_deg(a.heading_deg, b.heading_deg) / MOTION_SPAN_S
-    return speed, yaw
+    """(speed m/s, yaw rate °/s) around `timestamp_s`, derived as for every live path by
+    `vision.live.pose.motion_around`."""
+
+    def state_at(t: float) -> dict[str, Any] | None:
+        state = poses.at(t)
+        return state.to_dict() if state is not None else None
+
+    return motion_around(state_at, motion_window_s(poses.times_s(), timestamp_s))
 
 
 FrameSink = Callable[[PosedFrame], None] | queue.Queue[PosedFrame]

@@ -102,6 +102,11 @@ class StateHistory:
     def __len__(self) -> int:
         return len(self._states)
 
+    def times_s(self) -> list[float]:
+        """The snapshot times held, oldest first."""
+        with self._lock:
+            return list(self._times)
+
     def latest(self) -> VehicleState | None:
         with self._lock:
             return self._states[-1] if self._states else None

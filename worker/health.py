@@ -3,7 +3,9 @@
 `tenken status` (or `celery -A worker.app inspect tenken_device` from a process that imported this
 module) asks every worker; each replies with the device, backend and provider it runs its road
 detector on, and those of the detectors it has loaded so far. The device is checked once, when
-the worker starts (it then refuses to start without it), so a reply is immediate.
+the worker starts (it then refuses to start without it), so a reply is immediate. Once it is
+ready, the worker writes that device to a file for its container healthcheck
+(`worker.healthcheck`, which reads it instead of importing torch every time).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_ready, worker_shutdown
 from celery.worker.control import inspect_command
 
 from tenken.errors import TenkenError
@@ -20,6 +22,7 @@ from tenken.settings import Settings, get_settings
 from vision.models.detector import describe_inference
 from vision.models.device import inference_plan, resolve_device
 from vision.models.runtime import RuntimeOptions
+from worker.healthcheck import remove_health_file, write_health_file
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,19 @@ def _check_device_at_start(**_: Any) -> None:
         log.info("tenken worker: %s", device_line(device_report(get_settings())))
     except TenkenError as exc:
         raise SystemExit(f"error: {exc}") from None
+
+
+@worker_ready.connect
+def _write_health_file(sender: Any = None, **_: Any) -> None:
+    settings = get_settings()
+    report = dict(_machine_report(RuntimeOptions.from_settings(settings), settings.road_detector))
+    path = write_health_file(sender.hostname, report)
+    log.info("tenken worker: device written to %s for the healthcheck", path)
+
+
+@worker_shutdown.connect
+def _remove_health_file(sender: Any = None, **_: Any) -> None:
+    remove_health_file(sender.hostname)
 
 
 @inspect_command(name="tenken_device")

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  var TOKEN_KEY = "tenken.token";
+  var client = window.tenkenApi;
   var CLASSES = { D00: "longitudinal crack", D10: "transverse crack", D20: "alligator crack", D40: "pothole", Repair: "patched area" };
   var SEVERITY_ORDER = { low: 0, medium: 1, high: 2 };
   var SEVERITY_SIZE = { low: 12, medium: 15, high: 18 };
@@ -35,7 +35,6 @@
   }
 
   var view = {
-    token: localStorage.getItem(TOKEN_KEY) || "",
     map: null,
     defects: {}, // id -> marker
     incidents: {}, // id -> {data, marker}
@@ -87,15 +86,9 @@
     tiles.addTo(map);
   }
 
-  // --- talking to the API ---------------------------------------------------------------------
-  function api(path, params) {
-    var query = params ? "?" + params.toString() : "";
-    return fetch(path + query, { headers: { Authorization: "Bearer " + view.token } }).then(function (r) {
-      if (r.status === 401) { askForToken("The token was refused; enter a valid one."); throw new Error("unauthorised"); }
-      if (!r.ok) { return r.json().then(function (b) { throw new Error(b.detail || r.statusText); }); }
-      return r.json();
-    });
-  }
+  // --- talking to the API (api_client.js) ----------------------------------------------------
+  var api = client.json;
+  client.onRefused(function () { askForToken("The token was refused; enter a valid one."); });
 
   function askForToken(message) {
     if (view.stream) { view.stream.close(); view.stream = null; }
@@ -106,8 +99,7 @@
 
   el("token-form").addEventListener("submit", function (e) {
     e.preventDefault();
-    view.token = el("token-input").value.trim();
-    localStorage.setItem(TOKEN_KEY, view.token);
+    client.setToken(el("token-input").value);
     start();
   });
 
@@ -152,8 +144,7 @@
   function showCrop(marker) {
     var id = marker.options.defectId;
     // The crop is fetched with the token in a header and shown from a blob, so no secret sits in an <img> URL.
-    fetch("/api/defects/" + encodeURIComponent(id) + "/crop", { headers: { Authorization: "Bearer " + view.token } })
-      .then(function (r) { if (!r.ok) { throw new Error("no evidence crop"); } return r.blob(); })
+    client.blob("/api/defects/" + encodeURIComponent(id) + "/crop")
       .then(function (blob) {
         var box = document.querySelector('.leaflet-popup-content .crop[data-id="' + id + '"]');
         if (!box) { return; }
@@ -163,9 +154,9 @@
         box.textContent = "";
         box.appendChild(img);
       })
-      .catch(function (err) {
+      .catch(function () {
         var box = document.querySelector('.leaflet-popup-content .crop[data-id="' + id + '"]');
-        if (box) { box.textContent = err.message; }
+        if (box) { box.textContent = "no evidence crop"; }
       });
   }
 
@@ -419,8 +410,7 @@
     if (!button) { return; }
     button.disabled = true;
     var id = button.getAttribute("data-id");
-    fetch("/api/jobs/" + encodeURIComponent(id) + "/resume", { method: "POST", headers: { Authorization: "Bearer " + view.token } })
-      .then(function (r) { return r.json().then(function (b) { if (!r.ok) { throw new Error(b.detail || r.statusText); } return b; }); })
+    client.send("POST", "/api/jobs/" + encodeURIComponent(id) + "/resume")
       .then(upsertJob)
       .catch(function (err) { button.disabled = false; el("footer").textContent = "Could not resume: " + err.message; });
   });
@@ -447,11 +437,7 @@
   function openStream() {
     if (view.stream) { view.stream.close(); view.stream = null; }
     var generation = view.streamGeneration += 1;
-    fetch("/api/stream-tickets", { method: "POST", headers: { Authorization: "Bearer " + view.token } }).then(function (r) {
-      if (r.status === 401) { askForToken("The token was refused; enter a valid one."); throw new Error("unauthorised"); }
-      if (!r.ok) { throw new Error(r.statusText); }
-      return r.json();
-    }).then(function (ticket) {
+    client.send("POST", "/api/stream-tickets").then(function (ticket) {
       if (generation !== view.streamGeneration) { return; }
       var query = new URLSearchParams({ ticket: ticket.ticket });
       if (view.lastEventId) { query.set("after", view.lastEventId); }
@@ -513,7 +499,7 @@
   // --- start ----------------------------------------------------------------------------------
   var started = false;
   function start() {
-    if (!view.token) { askForToken(""); return; }
+    if (!client.token()) { askForToken(""); return; }
     api("/api/me").then(function (me) {
       el("token-form").hidden = true;
       view.role = me.role;

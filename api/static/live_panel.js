@@ -1,7 +1,7 @@
 // Tenken command post: the live drone video panel beside the map (api/video.py serves what it shows).
 // Live MJPEG in an <img>, a findings timeline under it, replay by clicking a finding or an incident,
 // a scrub bar over the recording, and the quick-look map of the flight as an image layer.
-// Loaded after command-post.js; it uses that page's map and token (window.tenkenLive).
+// Loaded after command-post.js; it uses that page's map (window.tenkenLive) and the API client (api_client.js).
 (function () {
   "use strict";
   var page = window.tenkenLive;
@@ -15,18 +15,13 @@
   var TIMELINE_EVERY_MS = 4000;
   var QUICKLOOK_EVERY_MS = 15000;
 
-  function token() { return page.view.token || ""; }
+  var client = window.tenkenApi;
+  var token = client.token;
+  var api = client.json;
   function q(params) {
     var p = new URLSearchParams(params || {});
     p.set("token", token()); // <img> cannot send a header; the API accepts ?token= on GET for this
     return "?" + p.toString();
-  }
-  function api(path, params) {
-    var query = params ? "?" + new URLSearchParams(params).toString() : "";
-    return fetch(path + query, { headers: { Authorization: "Bearer " + token() } }).then(function (r) {
-      if (!r.ok) { throw new Error(path + ": " + r.status); }
-      return r.json();
-    });
   }
   function esc(value) {
     return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {

@@ -17,20 +17,9 @@
     (children || []).forEach(function (c) { e.appendChild(c); });
     return e;
   }
-  function token() { return window.tenkenLive.view.token; }
-  function call(method, path, body) {
-    var init = { method: method, headers: { Authorization: "Bearer " + token() } };
-    if (body) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-    return fetch(path, init).then(function (r) {
-      return r.json().then(function (b) { if (!r.ok) { throw new Error(b.detail || r.statusText); } return b; });
-    });
-  }
-  function blob(path) {
-    return fetch(path, { headers: { Authorization: "Bearer " + token() } }).then(function (r) {
-      if (!r.ok) { return r.json().then(function (b) { throw new Error(b.detail || r.statusText); }); }
-      return r.blob();
-    });
-  }
+  var client = window.tenkenApi;
+  var call = client.send;
+  var blob = client.blob;
 
   var panel = node("div", { id: "review-panel", role: "dialog", "aria-label": "Review a finding" });
   panel.hidden = true;

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text, func, select
+from sqlalchemy import Float, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tenken.store.db import Base
@@ -16,9 +16,11 @@ TRACK_MIN_INTERVAL_S = 1.0  # a point a second is a smooth track on any map zoom
 
 class DroneTrackPointRow(Base):
     __tablename__ = "drone_track_points"
+    # A drone's track and its newest point are both read through this index (migration 0006).
+    __table_args__ = (Index("ix_drone_track_points_vehicle_time", "vehicle_id", "timestamp_s", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    vehicle_id: Mapped[str] = mapped_column(String(100), index=True)
+    vehicle_id: Mapped[str] = mapped_column(String(100))
     timestamp_s: Mapped[float] = mapped_column(Float, index=True)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
@@ -63,17 +65,26 @@ def drone_track(
 
 
 def latest_drone_states(session: Session) -> list[dict[str, Any]]:
-    """The newest stored state of each drone."""
+    """The newest stored state of each drone (the later one stored when two share a time).
+
+    A loose index scan on (vehicle_id, timestamp_s, id): a recursive query steps from one vehicle id
+    to the next, then reads each one's newest point, so the cost grows with the number of drones and
+    the log of the number of points, not with the points themselves (a GROUP BY reads them all).
+    """
+    point = DroneTrackPointRow
+    vehicles = select(func.min(point.vehicle_id).label("vehicle_id")).cte("vehicles", recursive=True)
+    next_vehicle = select(func.min(point.vehicle_id)).where(point.vehicle_id > vehicles.c.vehicle_id)
+    vehicles = vehicles.union_all(
+        select(next_vehicle.scalar_subquery()).where(vehicles.c.vehicle_id.is_not(None))
+    )
     newest = (
-        select(DroneTrackPointRow.vehicle_id, func.max(DroneTrackPointRow.timestamp_s).label("t"))
-        .group_by(DroneTrackPointRow.vehicle_id)
-        .subquery()
+        select(point.state_json)
+        .where(point.vehicle_id == vehicles.c.vehicle_id)
+        .order_by(point.timestamp_s.desc(), point.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    query = select(DroneTrackPointRow.state_json).join(
-        newest,
-        (DroneTrackPointRow.vehicle_id == newest.c.vehicle_id)
-        & (DroneTrackPointRow.timestamp_s == newest.c.t),
-    )
+    query = select(newest).select_from(vehicles).where(vehicles.c.vehicle_id.is_not(None))
     states: dict[str, dict[str, Any]] = {}
     for (text,) in session.execute(query):
         state = json.loads(text)

@@ -277,6 +277,27 @@ def test_a_container_without_a_frame_count_is_counted(
     assert probe_video(path).frame_count == 7
 
 
+def test_a_container_without_a_frame_count_is_counted_from_its_packets_without_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_video(tmp_path / "drive.mp4", 7)
+
+    class NoCount(CountingCapture):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.decoding = len(args) < 3  # read_timestamps opens in raw-packet mode: (path, api, params)
+
+        def get(self, prop: int) -> float:
+            return 0.0 if prop == cv2.CAP_PROP_FRAME_COUNT else float(self._capture.get(prop))
+
+    CountingCapture.created = []
+    monkeypatch.setattr(cv2, "VideoCapture", NoCount)
+    info = probe_video(path)
+    assert (info.frame_count, len(info.timestamps_s)) == (7, 7)
+    assert sum(c.grabs for c in CountingCapture.created if getattr(c, "decoding", True)) == 0
+    assert sum(c.grabs for c in CountingCapture.created) == 8  # one read of the packets (and its end)
+
+
 def test_decoding_a_probed_video_does_not_count_its_frames_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

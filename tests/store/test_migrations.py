@@ -14,6 +14,7 @@ import tenken.store.models  # noqa: F401
 from tenken.cli import main
 from tenken.store.auth import create_token, verify_token
 from tenken.store.db import Base, Store, make_engine
+from tenken.store.drone_tracks import latest_drone_states
 from tenken.store.migrate import current_revisions, head_revisions, upgrade_schema
 
 
@@ -112,3 +113,43 @@ def test_a_store_from_a_newer_tenken_is_refused_in_one_line(tmp_path, capsys, mo
         get_settings.cache_clear()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "0999_from_the_future" in err and "newer Tenken" in err
+
+
+def test_db_upgrade_gives_a_store_with_drone_tracks_the_vehicle_time_index(
+    database_url, tmp_path, monkeypatch, capsys
+):
+    engine = make_engine(database_url)
+    upgrade_schema(engine, "0005_reviews_repairs")  # the revision before the index
+    with engine.begin() as conn:
+        for vehicle_id, t in (("drone-1", 1.0), ("drone-1", 2.0), ("drone-2", 1.5)):
+            state = f'{{"vehicle_id": "{vehicle_id}", "timestamp_s": {t}}}'
+            conn.execute(
+                sqlalchemy.text(
+                    "INSERT INTO drone_track_points (vehicle_id, timestamp_s, lat, lon, state_json) "
+                    "VALUES (:v, :t, 35.6, 140.1, :s)"
+                ),
+                {"v": vehicle_id, "t": t, "s": state},
+            )
+    monkeypatch.setenv("TENKEN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TENKEN_DATABASE_URL", database_url)
+    from tenken.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert main(["db", "upgrade"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert "(was 0005_reviews_repairs)" in capsys.readouterr().out
+    indexes = {
+        i["name"]: i["column_names"] for i in sqlalchemy.inspect(engine).get_indexes("drone_track_points")
+    }
+    assert indexes["ix_drone_track_points_vehicle_time"] == ["vehicle_id", "timestamp_s", "id"]
+    assert "ix_drone_track_points_vehicle_id" not in indexes  # the composite index's prefix serves it
+    store = Store(database_url, create=False)
+    with store.session() as s:
+        assert [(d["vehicle_id"], d["timestamp_s"]) for d in latest_drone_states(s)] == [
+            ("drone-1", 2.0),
+            ("drone-2", 1.5),
+        ]
+    store.dispose()
+    engine.dispose()

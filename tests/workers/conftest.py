@@ -77,6 +77,7 @@ class Cluster:
             TENKEN_VISIBILITY_TIMEOUT_S="6",
             TENKEN_TILE_URL="",
             PYTHONPATH=str(REPO),
+            TMPDIR=str(tmp),  # the workers' health files (worker.healthcheck) stay with the test
         )
         self.env.pop("TENKEN_CONFIG", None)
         self.env.update({f"TENKEN_{k.upper()}": v for k, v in settings.items()})

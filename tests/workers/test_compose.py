@@ -72,7 +72,11 @@ def test_the_gpu_worker_installs_the_gpu_runtime_and_its_healthcheck_needs_the_g
     gpu = config["services"]["worker-gpu"]
     assert "gpu" in gpu["build"]["args"]["EXTRAS"].split(",")
     assert gpu["environment"]["TENKEN_DEVICE"] == "cuda"
-    assert "tenken status --local" in " ".join(gpu["healthcheck"]["test"])
+    check = " ".join(gpu["healthcheck"]["test"])
+    # the device the worker wrote at start and NVML: not `tenken status --local`, which imports torch
+    name = gpu["command"][gpu["command"].index("--name") + 1]
+    assert f"python -m worker.healthcheck {name}@$$HOSTNAME" in check and "tenken status" not in check
+    assert check.count(f"{name}@$$HOSTNAME") == 2  # this worker's file, and its answer to a ping
 
 
 def test_api_and_workers_share_broker_store_and_media(config):

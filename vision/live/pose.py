@@ -12,7 +12,7 @@ import bisect
 import math
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from tenken.settings import DRONE_CAMERA_HFOV_DEG, DRONE_GPS_ERROR_M
 NADIR_DEG = 90.0
 FRAME_TIME_ERROR_S = 0.2  # frame-to-telemetry clock error (encoder and link latency), for the ce
 HEADING_ERROR_DEG = 3.0  # compass and gimbal yaw error, for the ce
+MOTION_SPAN_S = 0.5  # speed and yaw rate are differences across at least this much telemetry
 
 
 def below_horizon_deg(mavlink_gimbal_pitch_deg: float | None) -> float:
@@ -104,15 +105,62 @@ def _interpolate(a: Mapping[str, Any], b: Mapping[str, Any], t: float) -> dict[s
             out[key] = float(va) + (float(vb) - float(va)) * f
     ha, hb = a.get("heading_deg"), b.get("heading_deg")
     if ha is not None and hb is not None:
-        delta = heading_change_deg(float(ha), float(hb))
         out["heading_deg"] = lerp_heading_deg(float(ha), float(hb), f)
-        out["yaw_rate_dps"] = delta / (tb - ta) if tb > ta else 0.0
-    if tb > ta and None not in (a.get("lat"), a.get("lon"), b.get("lat"), b.get("lon")):
-        # speed on the clock the frames are stamped with (a simulator run faster than real time too)
-        moved = distance_m(float(a["lat"]), float(a["lon"]), float(b["lat"]), float(b["lon"]))
-        out["track_speed_mps"] = moved / (tb - ta)
     out["timestamp_s"] = t
     return out
+
+
+def motion_between(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float, float]:
+    """(speed m/s, yaw rate °/s) from telemetry state `a` to state `b` on their own timestamps: the clock
+    the frames are stamped with, so a simulator run faster than real time is measured right too.
+    (0, 0) without two positions at distinct times; yaw rate 0 without two headings.
+
+    >>> a = {"timestamp_s": 0.0, "lat": 0.0, "lon": 0.0, "heading_deg": 350.0}
+    >>> speed, yaw = motion_between(a, {"timestamp_s": 2.0, "lat": 0.0, "lon": 0.0001, "heading_deg": 10.0})
+    >>> round(speed, 2), yaw
+    (5.57, 10.0)
+    """
+    ta, tb = float(a["timestamp_s"]), float(b["timestamp_s"])
+    if tb <= ta or None in (a.get("lat"), a.get("lon"), b.get("lat"), b.get("lon")):
+        return 0.0, 0.0
+    speed = distance_m(float(a["lat"]), float(a["lon"]), float(b["lat"]), float(b["lon"])) / (tb - ta)
+    ha, hb = a.get("heading_deg"), b.get("heading_deg")
+    yaw = heading_change_deg(float(ha), float(hb)) / (tb - ta) if ha is not None and hb is not None else 0.0
+    return speed, yaw
+
+
+def motion_window_s(fix_times_s: Sequence[float], timestamp_s: float) -> tuple[float, float] | None:
+    """The times between which a frame at `timestamp_s` takes the drone's motion, from the sorted times
+    of the telemetry fixes held: the two fixes around it when they lie `MOTION_SPAN_S` or more apart
+    (sparse telemetry: that segment's own rate, not a blend with the next), else `MOTION_SPAN_S`
+    centred on it (dense telemetry: GNSS jitter between close fixes averages out); clipped to the
+    fixes held, so a frame newer than the last fix is not slowed by a held position. None: no window.
+
+    >>> motion_window_s([0.0, 0.5, 1.0], 0.6), motion_window_s([0.0, 0.1, 0.2, 0.3, 0.4], 0.15)
+    ((0.5, 1.0), (0.0, 0.4))
+    """
+    if not fix_times_s:
+        return None
+    i = bisect.bisect_left(fix_times_s, timestamp_s)
+    if 0 < i < len(fix_times_s) and fix_times_s[i] - fix_times_s[i - 1] >= MOTION_SPAN_S:
+        return fix_times_s[i - 1], fix_times_s[i]
+    t0 = max(timestamp_s - MOTION_SPAN_S / 2, fix_times_s[0])
+    t1 = min(timestamp_s + MOTION_SPAN_S / 2, fix_times_s[-1])
+    return (t0, t1) if t1 > t0 else None
+
+
+def motion_around(
+    state_at: Callable[[float], Mapping[str, Any] | None], window_s: tuple[float, float] | None
+) -> tuple[float, float]:
+    """(speed m/s, yaw rate °/s) across a `motion_window_s`, from the history's interpolated states.
+    Every history that poses frames (the bus's `PoseHistory`, the drone capture's `StateHistory`)
+    derives motion here, so one frame gets one ce on every live path."""
+    if window_s is None:
+        return 0.0, 0.0
+    a, b = state_at(window_s[0]), state_at(window_s[1])
+    if a is None or b is None:
+        return 0.0, 0.0
+    return motion_between(a, b)
 
 
 class PoseHistory:
@@ -144,7 +192,20 @@ class PoseHistory:
     def __len__(self) -> int:
         return len(self._states)
 
+    def motion_window_s(self, timestamp_s: float) -> tuple[float, float] | None:
+        with self._lock:
+            return motion_window_s(self._times, timestamp_s)
+
     def state_at(self, timestamp_s: float) -> dict[str, Any] | None:
+        """The state at `timestamp_s` with the drone's motion around it (`track_speed_mps`,
+        `yaw_rate_dps`), or None when no state lies within `max_age_s`."""
+        state = self._position_at(timestamp_s)
+        if state is not None:
+            motion = motion_around(self._position_at, self.motion_window_s(timestamp_s))
+            state["track_speed_mps"], state["yaw_rate_dps"] = motion
+        return state
+
+    def _position_at(self, timestamp_s: float) -> dict[str, Any] | None:
         with self._lock:
             if not self._times:
                 return None

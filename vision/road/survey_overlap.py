@@ -10,6 +10,7 @@ aggregation takes a crop from here only for the very observation it chose itself
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import queue
@@ -70,9 +71,11 @@ class _Group:
     """Closed tracks the map-space merge will join (same class, centres within the radius)."""
 
     class_name: str
-    centres: list[tuple[float, float]]
     best_key: int
     best_confidence: float
+
+
+Cell = tuple[str, int, int]  # (class, column, row) of a grid of squares twice the merge radius
 
 
 class EvidenceAhead:
@@ -87,7 +90,14 @@ class EvidenceAhead:
         self._merge_radius_m = merge_radius_m
         self._keys: list[Key] = []
         self._pending: dict[int, tuple[bytes, tuple[float, float, float, float]]] = {}
-        self._groups: list[_Group] = []
+        # Groups by id, ids in the order the groups were made: a merged group takes a new id, so the
+        # oldest group comes first. Each track centre sits in a grid cell under its group's id at the
+        # time; `_parent` leads a merged group's id to the group it is now part of.
+        self._groups: dict[int, _Group] = {}
+        self._parent: dict[int, int] = {}
+        self._cells: dict[Cell, list[tuple[tuple[float, float], int]]] = {}
+        self._cell_m = 2.0 * merge_radius_m if merge_radius_m > 0 else 1.0
+        self._group_ids = itertools.count()
         self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
         self.crops: dict[Key, Future[bytes]] = {}
 
@@ -106,23 +116,36 @@ class EvidenceAhead:
         for closed in self._tracker.closed_tracks(timestamp_s):
             self._join(closed)
 
+    def _root(self, group_id: int) -> int:
+        while group_id in self._parent:
+            parent = self._parent[group_id]
+            self._parent[group_id] = self._parent.get(parent, parent)  # halve the path
+            group_id = parent
+        return group_id
+
     def _join(self, closed: ClosedTrack) -> None:
-        near = [
-            g
-            for g in self._groups
-            if g.class_name == closed.class_name
-            and any(math.dist(c, closed.xy) <= self._merge_radius_m for c in g.centres)
-        ]
-        group = _Group(closed.class_name, [closed.xy], closed.best_key, closed.best_confidence)
-        for other in near:  # the new track joins them into one group
-            self._groups.remove(other)
-            group.centres.extend(other.centres)
+        # Only the 3 x 3 cells around the centre can hold one within the radius: each join costs
+        # the centres nearby, not every centre so far.
+        column, row = (math.floor(v / self._cell_m) for v in closed.xy)
+        near_ids = {
+            self._root(group_id)
+            for dc in (-1, 0, 1)
+            for dr in (-1, 0, 1)
+            for centre, group_id in self._cells.get((closed.class_name, column + dc, row + dr), ())
+            if math.dist(centre, closed.xy) <= self._merge_radius_m
+        }
+        group_id = next(self._group_ids)
+        group = _Group(closed.class_name, closed.best_key, closed.best_confidence)
+        for other_id in sorted(near_ids):  # the new track joins them into one group, oldest first
+            other = self._groups.pop(other_id)
+            self._parent[other_id] = group_id
             if other.best_confidence >= group.best_confidence:
                 self._drop(group.best_key)
                 group.best_key, group.best_confidence = other.best_key, other.best_confidence
             else:
                 self._drop(other.best_key)
-        self._groups.append(group)
+        self._groups[group_id] = group
+        self._cells.setdefault((closed.class_name, column, row), []).append((closed.xy, group_id))
         key = self._keys[group.best_key]
         if key not in self.crops:
             crop, box = self._pending[group.best_key]

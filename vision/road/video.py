@@ -124,11 +124,61 @@ def read_timestamps(path: Path) -> tuple[float, ...]:
 
 
 def _count_frames(capture: cv2.VideoCapture) -> int:
-    """Frame count by grabbing every frame, for containers that do not store it."""
+    """Frame count by grabbing (decoding) every frame: only for a video whose container states no
+    count and whose packets carry no times."""
     count = 0
     while capture.grab():
         count += 1
     return count
+
+
+@contextmanager
+def _opened(video_path: Path) -> Iterator[cv2.VideoCapture]:
+    if not video_path.is_file():
+        raise VideoError(f"video not found: {video_path}")
+    capture = cv2.VideoCapture(str(video_path))
+    try:
+        if not capture.isOpened():
+            raise VideoError(f"{video_path}: not a video OpenCV can read (corrupt file or unsupported codec)")
+        yield capture
+    finally:
+        capture.release()
+
+
+def _stated_info(capture: cv2.VideoCapture, video_path: Path) -> VideoInfo:
+    """What the container states; `frame_count` is 0 when it states none."""
+    fps = float(capture.get(cv2.CAP_PROP_FPS))
+    if not (math.isfinite(fps) and 0.0 < fps <= MAX_PLAUSIBLE_FPS):
+        raise VideoError(f"{video_path}: the video does not state a usable frame rate (read {fps})")
+    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    return VideoInfo(video_path, fps, max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0), width, height)
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """`VideoInfo` of a video with every frame's timestamp, checking that it opens, without decoding it.
+
+    A container that states no frame count is counted from the packets read for the frame times, so
+    the file is read once and no frame is decoded; only when its packets carry no times are its
+    frames counted by decoding them.
+
+    Raises VideoError for a missing file, a file OpenCV cannot decode, a video without frames
+    and one without a usable frame rate.
+    """
+    video_path = Path(path)
+    no_frames = VideoError(f"{video_path}: the video has no frames (empty or corrupt file)")
+    with _opened(video_path) as capture:
+        info = _stated_info(capture, video_path)
+    if info.width <= 0 or info.height <= 0:
+        raise no_frames
+    timestamps = read_timestamps(video_path)
+    frame_count = info.frame_count or len(timestamps)
+    if frame_count <= 0:
+        with _opened(video_path) as capture:
+            frame_count = _count_frames(capture)
+    if frame_count <= 0:
+        raise no_frames
+    return replace(info, frame_count=frame_count, timestamps_s=timestamps)
 
 
 @contextmanager
@@ -137,44 +187,10 @@ def open_video(
 ) -> Iterator[tuple[cv2.VideoCapture, VideoInfo]]:
     """An opened `cv2.VideoCapture` at frame 0 and its `VideoInfo`; released on exit.
 
-    Pass the video's probed `info` to skip describing it again: a container that states no frame
-    count is otherwise counted by decoding every frame, on each opening.
-
-    Raises VideoError for a missing file, a file OpenCV cannot decode, a video without frames
-    and one without a usable frame rate.
+    Pass the video's probed `info` to skip probing it again (`probe_video`, which raises VideoError
+    for a file that is missing, unreadable, without frames or without a usable frame rate).
     """
     video_path = Path(path)
-    if not video_path.is_file():
-        raise VideoError(f"video not found: {video_path}")
-    capture = cv2.VideoCapture(str(video_path))
-    try:
-        if not capture.isOpened():
-            raise VideoError(f"{video_path}: not a video OpenCV can read (corrupt file or unsupported codec)")
-        if info is not None:
-            yield capture, info
-            return
-        fps = float(capture.get(cv2.CAP_PROP_FPS))
-        if not (math.isfinite(fps) and 0.0 < fps <= MAX_PLAUSIBLE_FPS):
-            raise VideoError(f"{video_path}: the video does not state a usable frame rate (read {fps})")
-        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        if frame_count <= 0:
-            frame_count = _count_frames(capture)
-            capture.release()
-            capture = cv2.VideoCapture(str(video_path))
-        if frame_count <= 0 or width <= 0 or height <= 0:
-            raise VideoError(f"{video_path}: the video has no frames (empty or corrupt file)")
-        yield capture, VideoInfo(video_path, fps, frame_count, width, height)
-    finally:
-        capture.release()
-
-
-def probe_video(path: str | Path) -> VideoInfo:
-    """`VideoInfo` of a video with every frame's timestamp, checking that it opens, without decoding it."""
-    with open_video(path) as (_, info):
-        pass
-    timestamps = read_timestamps(info.path)
-    if not timestamps:
-        return info
-    return replace(info, timestamps_s=timestamps)
+    info = info if info is not None else probe_video(video_path)
+    with _opened(video_path) as capture:
+        yield capture, info

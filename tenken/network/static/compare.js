@@ -62,12 +62,14 @@
     if (bounds.length) map.fitBounds(bounds, { padding: [20, 20] }); else map.setView([35.68, 139.76], 12);
   }
   if (window.TENKEN_REPORT) { show(window.TENKEN_REPORT); return; }
+  // Served by the API: its client (api_client.js) holds the command-post page's token.
   var q = new URLSearchParams(location.search);
-  var headers = {};
-  var token = q.get("token") || localStorage.getItem("tenken.token"); // where the command-post page keeps it
-  if (token) headers.Authorization = "Bearer " + token;
-  fetch("/api/compare.geojson?then=" + encodeURIComponent(q.get("then") || "") + "&now=" + encodeURIComponent(q.get("now") || ""), { headers: headers })
-    .then(function (r) { return r.ok ? r.json() : r.json().then(function (e) { throw new Error(e.detail || r.statusText); }); })
+  var client = window.tenkenApi;
+  if (q.get("token")) client.setToken(q.get("token"), false);
+  client.json("/api/compare.geojson", { then: q.get("then") || "", now: q.get("now") || "" })
     .then(show)
-    .catch(function (e) { document.getElementById("error").textContent = String(e.message || e); });
+    .catch(function (e) {
+      var refused = e.message === "unauthorised";
+      document.getElementById("error").textContent = refused ? "The token was refused: sign in on the map page (/map), then open this page again." : String(e.message || e);
+    });
 })();
