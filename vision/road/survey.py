@@ -357,11 +357,10 @@ def run_survey(
             results.append(result)
             evidence.add_frame(result.frame_index, frame.timestamp_s, result.observations, result.crops_jpeg)
 
-    decoded = prefetch(decode_plan(plan, track, outcome), 2 * options.batch, clock, "decode")
     try:
         with (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="survey-post") as post,
-            contextlib.closing(decoded) as frames,
+            contextlib.closing(prefetch(decode_plan(plan, track, outcome), 2 * options.batch)) as frames,
         ):
             behind: Future[None] | None = None
             while True:
@@ -392,7 +391,7 @@ def run_survey(
         evidence.close()
     timings["aggregate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    # CPU seconds, in whichever thread: decoding, and the face and plate search of evidence crops
+    # CPU seconds of the face and plate search of evidence crops, in the threads that ran it
     timings.update({f"{stage}_cpu": seconds for stage, seconds in clock.seconds.items()})
     return SurveyResult(
         video=str(video_path),

@@ -56,17 +56,12 @@ class CpuClock:
         return run
 
 
-def prefetch(
-    items: Iterable[T], depth: int, clock: CpuClock | None = None, stage: str = "prefetch"
-) -> Generator[T, None, None]:
-    """`items`, produced by a background thread up to `depth` ahead; its exceptions re-raised here.
-
-    With a `clock`, the producing thread's CPU time is added to its `stage`."""
+def prefetch(items: Iterable[T], depth: int) -> Generator[T, None, None]:
+    """`items`, produced by a background thread up to `depth` ahead; its exceptions re-raised here."""
     ready: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
 
     def produce() -> None:
-        start = time.thread_time()
         try:
             for item in items:
                 while not stop.is_set():
@@ -80,9 +75,6 @@ def prefetch(
             ready.put(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it
             ready.put(exc)
-        finally:
-            if clock is not None:
-                clock.add(stage, time.thread_time() - start)
 
     thread = threading.Thread(target=produce, name="survey-decode", daemon=True)
     thread.start()
