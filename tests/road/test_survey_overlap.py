@@ -105,3 +105,12 @@ def test_survey_with_stages_overlapped_stops_on_a_detector_error(drive):
     options = SurveyOptions(camera=CAMERA_PROFILES["windscreen"], every_m=2.0)
     with pytest.raises(RuntimeError, match="detector crashed"):
         run_survey(video, gpx, Failing(), options)
+
+
+def test_the_survey_reports_the_cpu_time_of_the_face_and_plate_search(drive):
+    video, gpx = drive
+    options = SurveyOptions(camera=CAMERA_PROFILES["windscreen"], every_m=2.0, gps_error_m=1.0)
+    result = run_survey(video, gpx, ColourDetector(), options)
+    assert result.crops_jpeg  # evidence crops were anonymised
+    cpu = {k: v for k, v in result.timings_s.items() if k.endswith("_cpu")}
+    assert set(cpu) == {"privacy_cpu"} and cpu["privacy_cpu"] >= 0

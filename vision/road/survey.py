@@ -38,7 +38,7 @@ from vision.road.sampling import (
     plan_by_distance,
 )
 from vision.road.survey_options import SurveyOptions
-from vision.road.survey_overlap import EvidenceAhead, prefetch
+from vision.road.survey_overlap import CpuClock, EvidenceAhead, prefetch
 from vision.road.tracking import link_observations
 from vision.road.video import VideoInfo, grabbed_time_s, open_video, probe_video
 
@@ -141,11 +141,13 @@ def aggregate_frames(
     options: SurveyOptions,
     frame_size: tuple[int, int],
     ready_crops: Mapping[tuple[int, int], Future[bytes]] | None = None,
+    clock: CpuClock | None = None,
 ) -> SurveyAggregate:
     """Track, merge, grade: the once-per-job step, keeping each defect's observations.
 
     `ready_crops`: anonymised evidence already started for some observations, by (frame index,
-    index in its frame); a defect uses one only when it chose that very observation.
+    index in its frame); a defect uses one only when it chose that very observation. `clock`:
+    where the CPU time of the face and plate search is added ("privacy").
     """
     ready_crops = ready_crops or {}
     ordered = sorted(frame_results, key=lambda r: r.frame_index)
@@ -174,8 +176,9 @@ def aggregate_frames(
         members[defect.defect_id] = sorted(position[index_of[id(o)]] for o in cluster)
         seen_at_s[defect.defect_id] = min(o.timestamp_s for o in cluster)
     # Face and plate search is the costliest step after detection; OpenCV releases the GIL in it.
+    anonymise = clock.timed("privacy", anonymised_evidence) if clock else anonymised_evidence
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        futures = [ready_crops.get(at) or pool.submit(anonymised_evidence, c, box) for at, c, box in chosen]
+        futures = [ready_crops.get(at) or pool.submit(anonymise, c, box) for at, c, box in chosen]
         blurred = [f.result() for f in futures]
     defect_crops = {d.defect_id: crop for d, crop in zip(defects, blurred, strict=True)}
 
@@ -342,7 +345,8 @@ def run_survey(
     # Decoding runs ahead in a thread; georeferencing, crops and the evidence of closed tracks run
     # behind the detector in another, so the detector (the one big cost) is rarely left waiting.
     results: list[FrameResult] = []
-    evidence = EvidenceAhead(gate_m=options.gate_m, merge_radius_m=options.merge_radius_m)
+    clock = CpuClock()
+    evidence = EvidenceAhead(gate_m=options.gate_m, merge_radius_m=options.merge_radius_m, clock=clock)
     t_detect = t_wait = 0.0
     t_start = time.perf_counter()
     done = 0
@@ -382,11 +386,13 @@ def run_survey(
 
         t = time.perf_counter()
         route = route_points(track, start_s, start_s + info.duration_s)
-        agg = aggregate_frames(results, route, options, (info.width, info.height), evidence.crops)
+        agg = aggregate_frames(results, route, options, (info.width, info.height), evidence.crops, clock)
     finally:
         evidence.close()
     timings["aggregate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
+    # CPU seconds of the face and plate search of evidence crops, in the threads that ran it
+    timings.update({f"{stage}_cpu": seconds for stage, seconds in clock.seconds.items()})
     return SurveyResult(
         video=str(video_path),
         track=str(track_path),

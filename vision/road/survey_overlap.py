@@ -6,6 +6,7 @@ frames in a thread ahead of the detector (OpenCV releases the GIL while decoding
 each track as soon as the track closes, while later frames are still being detected, so the
 aggregation at the end finds most crops ready. Speculation never changes a result: the
 aggregation takes a crop from here only for the very observation it chose itself.
+`CpuClock` sums the CPU seconds each such stage spent in whichever thread ran it.
 """
 
 from __future__ import annotations
@@ -15,17 +16,44 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Generator, Iterable, Sequence
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from tenken.findings import Observation
 from vision.road.evidence import anonymised_evidence
 from vision.road.tracking import ClosedTrack, Tracker
 
 T = TypeVar("T")
+P = ParamSpec("P")
 _DONE = object()
+
+
+class CpuClock:
+    """CPU seconds spent per stage, summed over the threads that ran it (the calling thread's own
+    time: work a library hands to its own thread pool is not counted)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def timed(self, stage: str, fn: Callable[P, T]) -> Callable[P, T]:
+        """`fn`, adding the CPU time of each call to `stage`."""
+
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            start = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.add(stage, time.thread_time() - start)
+
+        return run
 
 
 def prefetch(items: Iterable[T], depth: int) -> Generator[T, None, None]:
@@ -85,7 +113,15 @@ class EvidenceAhead:
     confident observation is anonymised, so little work is wasted on crops no defect will show.
     """
 
-    def __init__(self, *, gate_m: float, merge_radius_m: float, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        gate_m: float,
+        merge_radius_m: float,
+        workers: int | None = None,
+        clock: CpuClock | None = None,
+    ) -> None:
+        self._anonymise = clock.timed("privacy", anonymised_evidence) if clock else anonymised_evidence
         self._tracker = Tracker(gate_m=gate_m)
         self._merge_radius_m = merge_radius_m
         self._keys: list[Key] = []
@@ -149,7 +185,7 @@ class EvidenceAhead:
         key = self._keys[group.best_key]
         if key not in self.crops:
             crop, box = self._pending[group.best_key]
-            self.crops[key] = self._pool.submit(anonymised_evidence, crop, box)
+            self.crops[key] = self._pool.submit(self._anonymise, crop, box)
 
     def _drop(self, best_key: int) -> None:
         """A crop no longer needed: cancelled when it has not started (else left, harmlessly)."""
