@@ -144,6 +144,13 @@ class Settings(BaseSettings):
         "confirmed over several frames, so a lower threshold than the box-F1 optimum finds more fires "
         "at no cost in false alarms (fire model card: image-level recall 0.82 vs 0.65, none false).",
     )
+    live_tiles: str = Field(
+        default="off",
+        pattern=r"^\s*(off|[1-8]\s*[xX]\s*[1-8])\s*$",
+        description="Tiled inference of live feeds: 'off' or COLSxROWS, e.g. 2x2 (each frame is also cut "
+        "into that grid of tiles overlapping by 20 %, detected and scene-classified with it in one "
+        "batch: small fires and smoke are seen larger, at 1 + COLS*ROWS times the inference).",
+    )
     incident_update_interval_s: float = Field(
         default=5.0,
         gt=0,
