@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -146,7 +147,6 @@ class Settings(BaseSettings):
     )
     live_tiles: str = Field(
         default="off",
-        pattern=r"^\s*(off|[1-8]\s*[xX]\s*[1-8])\s*$",
         description="Tiled inference of live feeds: 'off' or COLSxROWS, e.g. 2x2 (each frame is also cut "
         "into that grid of tiles overlapping by 20 %, detected and scene-classified with it in one "
         "batch: small fires and smoke are seen larger, at 1 + COLS*ROWS times the inference).",
@@ -208,6 +208,14 @@ class Settings(BaseSettings):
     live_person_detection: bool = Field(
         default=False, description="Search and rescue: raise 'person' findings from live drone video."
     )
+
+    @field_validator("live_tiles")
+    @classmethod
+    def _tiles_grid(cls, value: str) -> str:
+        text = value.strip().lower().replace(" ", "")
+        if not re.fullmatch(r"off|[1-8]x[1-8]", text):
+            raise ValueError(f"{value!r}: expected off or COLSxROWS (1 to 8 each), e.g. 2x2")
+        return text
 
     @classmethod
     def settings_customise_sources(
