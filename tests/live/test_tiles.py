@@ -98,15 +98,33 @@ def test_an_object_no_view_holds_whole_is_joined_across_tile_edges():
     for x0, y0, x1, y1 in windows:
         box = (max(300, x0) - x0, max(100, y0) - y0, min(700, x1) - x0, min(400, y1) - y0)
         parts.append(Detections.from_lists([box], [0.5 + 0.1 * len(parts)], [0], names))
-    merged = merge_tiled(Detections.empty(names), parts, windows, 1000, 500)
+    merged, cut = merge_tiled(Detections.empty(names), parts, windows, 1000, 500)
     assert [tuple(map(float, b)) for b in merged.xyxy] == [(300.0, 100.0, 700.0, 400.0)]
     assert merged.confidence[0] == pytest.approx(0.8)
+    assert cut.tolist() == [False]  # whole once joined
+
+
+def test_a_part_no_other_view_holds_stays_flagged_cut_and_its_ce_grows():
+    windows = TileGrid(2, 2).windows(1000, 500)  # tile 0 is (0, 0, 556, 278)
+    names = ("fire",)
+    only_tile_0 = [Detections.from_lists([(500.0, 100.0, 556.0, 150.0)], [0.7], [0], names)]
+    only_tile_0 += [Detections.empty(names)] * 3
+    merged, cut = merge_tiled(Detections.empty(names), only_tile_0, windows, 1000, 500)
+    assert [tuple(map(float, b)) for b in merged.xyxy] == [(500.0, 100.0, 556.0, 150.0)] and cut.tolist() == [
+        True
+    ]
+    pose = DronePose(0.0, *HOME, 60.0, 0.0, 90.0, hfov_deg=73.7, gps_error_m=2.0)
+    frame = LiveFrame("d", 0, 0.0, np.zeros((500, 1000, 3), np.uint8), pose)
+    box = (500.0, 100.0, 556.0, 150.0)
+    [whole] = sightings_in_frame(frame, [("fire", 0.7, box)])
+    [part] = sightings_in_frame(frame, [("fire", 0.7, box, True)])
+    assert part.error_m > whole.error_m
 
 
 def test_different_classes_are_never_merged():
     names = ("fire", "smoke")
     full = Detections.from_lists([(10, 10, 50, 50), (12, 12, 48, 48)], [0.9, 0.8], [0, 1], names)
-    merged = merge_tiled(full, [Detections.empty(names)] * 4, TileGrid(2, 2).windows(200, 100), 200, 100)
+    merged, _ = merge_tiled(full, [Detections.empty(names)] * 4, TileGrid(2, 2).windows(200, 100), 200, 100)
     assert sorted(merged.class_name(i) for i in range(len(merged))) == ["fire", "smoke"]
 
 

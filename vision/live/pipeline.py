@@ -17,7 +17,7 @@ import numpy as np
 
 from vision.live.confirmation import ConfirmationPolicy
 from vision.live.incidents import DEFAULT_RADIUS_M, IncidentChange, IncidentTracker
-from vision.live.sightings import Box, LiveFrame, SceneHit, Sighting, sightings_in_frame
+from vision.live.sightings import Box, BoxHit, LiveFrame, SceneHit, Sighting, sightings_in_frame
 from vision.live.tiles import TileGrid, Window, crops, merge_tiled
 from vision.models.detections import Detections
 from vision.models.detector import Detector
@@ -139,13 +139,14 @@ class LivePipeline:
         """Collect a batch's detections, classify, place and confirm; publish every incident change."""
         frames = batch.frames
         dets: list[Detections | None] = [None] * len(frames)
+        cuts: list[np.ndarray | None] = [None] * len(frames)
         windows = batch.windows or [[] for _ in frames]
         if batch.request is not None:
-            dets = self._merged(frames, windows, list(batch.request.result(timeout_s)))
+            dets, cuts = self._merged(frames, windows, list(batch.request.result(timeout_s)))
         scenes = self._scenes(frames, windows)
         results = []
-        for frame, d, scene in zip(frames, dets, scenes, strict=True):
-            sightings = sightings_in_frame(frame, self._boxes(d), scene)
+        for frame, d, cut, scene in zip(frames, dets, cuts, scenes, strict=True):
+            sightings = sightings_in_frame(frame, self._boxes(d, cut), scene)
             changes = self.tracker.observe(frame, sightings)
             if self.publish is not None:
                 for change in changes:
@@ -164,27 +165,37 @@ class LivePipeline:
     @staticmethod
     def _merged(
         frames: Sequence[LiveFrame], windows: Sequence[list[Window]], results: list[Detections]
-    ) -> list[Detections | None]:
-        """Each frame's detections in frame pixels, from its full view's and its tiles' results."""
+    ) -> tuple[list[Detections | None], list[np.ndarray | None]]:
+        """Each frame's detections in frame pixels, from its full view's and its tiles' results, and
+        which of them are cut by a tile's inner edge (None untiled)."""
         if len(results) != sum(1 + len(w) for w in windows):
             raise ValueError("the detector returned a result count that does not match the images sent")
         out: list[Detections | None] = []
+        cuts: list[np.ndarray | None] = []
         at = 0
         for frame, tiles in zip(frames, windows, strict=True):
             full, parts = results[at], results[at + 1 : at + 1 + len(tiles)]
             at += 1 + len(tiles)
-            out.append(merge_tiled(full, parts, tiles, *frame.width_height) if tiles else full)
-        return out
+            if not tiles:
+                out.append(full)
+                cuts.append(None)
+                continue
+            merged, cut = merge_tiled(full, parts, tiles, *frame.width_height)
+            out.append(merged)
+            cuts.append(cut)
+        return out, cuts
 
-    def _boxes(self, d: Detections | None) -> list[tuple[str, float, Box]]:
+    def _boxes(self, d: Detections | None, cut: np.ndarray | None = None) -> list[BoxHit]:
         if d is None:
             return []
-        boxes = []
+        boxes: list[BoxHit] = []
         for i in range(len(d)):
             kind = d.class_name(i)
             if kind in self.kinds:
                 x1, y1, x2, y2 = (float(v) for v in d.xyxy[i])
-                boxes.append((kind, float(d.confidence[i]), (x1, y1, x2, y2)))
+                boxes.append(
+                    (kind, float(d.confidence[i]), (x1, y1, x2, y2), bool(cut is not None and cut[i]))
+                )
         return boxes
 
     def _scenes(self, frames: Sequence[LiveFrame], windows: Sequence[list[Window]]) -> list[list[SceneHit]]:

@@ -13,6 +13,8 @@ from tenken.geo import distance_m, georeference_pixel
 from vision.live.pose import DronePose
 
 Box = tuple[float, float, float, float]
+# kind, confidence, box[, cut by a tile's inner edge: the object may go on beyond the box]
+BoxHit = tuple[str, float, Box] | tuple[str, float, Box, bool]
 SceneHit = tuple[str, float] | tuple[str, float, Box]  # kind, probability[, region of the frame]
 
 
@@ -85,16 +87,18 @@ def _place(
 
 def sightings_in_frame(
     frame: LiveFrame,
-    detections: Sequence[tuple[str, float, Box]],
+    detections: Sequence[BoxHit],
     scene: Sequence[SceneHit] = (),
 ) -> list[Sighting]:
-    """Place a frame's detections (kind, confidence, box) and scene classes (kind, probability, and
-    the region of the frame that was classified when it was a tile, not the whole view)."""
+    """Place a frame's detections (kind, confidence, box[, cut by a tile's edge]) and scene classes
+    (kind, probability[, the region of the frame that was classified when a tile, not the view])."""
     w, h = frame.width_height
     pose = frame.pose
     out: list[Sighting] = []
     shared = 0.0 if pose is None else pose.gps_error_m
-    for kind, conf, box in detections:
+    for hit in detections:
+        kind, conf, box = hit[0], hit[1], hit[2]
+        cut = len(hit) > 3 and bool(hit[3])
         if pose is None:
             out.append(Sighting(kind, conf, frame.frame_id, frame.timestamp_s, box_xyxy=box))
             continue
@@ -103,16 +107,16 @@ def sightings_in_frame(
         nadir = min(1.0, max(0.0, pose.gimbal_pitch_deg / 90.0))
         u, v = (box[0] + box[2]) / 2, box[3] - nadir * (box[3] - box[1]) / 2
         half_width_px = (box[2] - box[0]) / 2
-        if box[0] <= 2 or box[1] <= 2 or box[2] >= w - 2 or box[3] >= h - 2:
-            half_width_px *= 2  # cut by the frame's edge: the object goes on, its centre is farther off
+        if cut or box[0] <= 2 or box[1] <= 2 or box[2] >= w - 2 or box[3] >= h - 2:
+            half_width_px *= 2  # cut by the frame's or a tile's edge: the object goes on beyond the box
         placed = _place(pose, w, h, u, v, half_width_px)
         if placed is None:
             continue  # above the horizon: no ground position
         lat, lon, err = placed
         out.append(Sighting(kind, conf, frame.frame_id, frame.timestamp_s, lat, lon, err, box, shared))
-    for hit in scene:
-        kind, prob = hit[0], hit[1]
-        region: Box = hit[2] if len(hit) > 2 else (0.0, 0.0, float(w), float(h))
+    for scene_hit in scene:
+        kind, prob = scene_hit[0], scene_hit[1]
+        region: Box = scene_hit[2] if len(scene_hit) > 2 else (0.0, 0.0, float(w), float(h))
         if pose is None:
             out.append(Sighting(kind, prob, frame.frame_id, frame.timestamp_s))
             continue

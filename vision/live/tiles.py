@@ -12,6 +12,9 @@ each object:
 - boxes of one class that mostly overlap (a box seen in two tiles, or in a tile and the full frame)
   become the most confident of them.
 
+A box still cut by a tile's inner edge after this is flagged, so its ground position gets the error
+of an object that goes on beyond the box (as one cut by the frame's edge does).
+
     >>> TileGrid.parse("2x2").windows(1000, 500)
     [(0, 0, 556, 278), (444, 0, 1000, 278), (0, 222, 556, 500), (444, 222, 1000, 500)]
 """
@@ -101,7 +104,9 @@ class _Box:
     conf: float
     class_id: int
     source: int  # 0 the full frame, i the i-th tile
-    cut: bool  # touches an inner edge of its tile
+    window: Window  # the view it was seen in (the tiles' bounds when joined across tiles)
+    cut: bool  # touches an inner edge of that view
+    part: bool = False  # cut by its tile when seen: a part of an object, joined with the other parts
 
     @property
     def area(self) -> float:
@@ -126,8 +131,9 @@ def _is_cut(box: Box, window: Window, width: int, height: int) -> bool:
 
 def merge_tiled(
     full: Detections, tiles: Sequence[Detections], windows: Sequence[Window], width: int, height: int
-) -> Detections:
-    """One `Detections` in frame pixels from the full frame's boxes and each tile's (in its own pixels)."""
+) -> tuple[Detections, npt.NDArray[np.bool_]]:
+    """One `Detections` in frame pixels from the full frame's boxes and each tile's (in its own pixels),
+    and per box whether it is still cut by a tile's inner edge (the object may go on beyond it)."""
     if len(tiles) != len(windows):
         raise ValueError("one Detections per tile window")
     boxes: list[_Box] = []
@@ -137,7 +143,7 @@ def merge_tiled(
             bx1, by1, bx2, by2 = (float(v) for v in d.xyxy[i])
             box = (bx1 + x0, by1 + y0, bx2 + x0, by2 + y0)
             cut = source > 0 and _is_cut(box, window, width, height)
-            boxes.append(_Box(box, float(d.confidence[i]), int(d.class_id[i]), source, cut))
+            boxes.append(_Box(box, float(d.confidence[i]), int(d.class_id[i]), source, window, cut, cut))
     # A cut box is the part of an object another view holds whole (or holds more of): drop it.
     kept = list(boxes)
     for b in sorted((b for b in boxes if b.cut), key=lambda b: b.area):
@@ -153,12 +159,15 @@ def merge_tiled(
         joined = False
         for a in kept:
             for b in kept:
-                if a is b or not (a.cut and b.cut) or a.class_id != b.class_id or a.source == b.source:
+                if a is b or not (a.part and b.part) or a.class_id != b.class_id or a.source == b.source:
                     continue
                 if _intersection(a.box, b.box) > 0:
                     a.box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]),
                              max(a.box[2], b.box[2]), max(a.box[3], b.box[3]))  # fmt: skip
                     a.conf = max(a.conf, b.conf)
+                    a.window = (min(a.window[0], b.window[0]), min(a.window[1], b.window[1]),
+                                max(a.window[2], b.window[2]), max(a.window[3], b.window[3]))  # fmt: skip
+                    a.cut = _is_cut(a.box, a.window, width, height)
                     kept.remove(b)
                     joined = True
                     break
@@ -172,6 +181,7 @@ def merge_tiled(
             for o in out
         ):
             out.append(b)
-    return Detections.from_lists(
+    merged = Detections.from_lists(
         [b.box for b in out], [b.conf for b in out], [b.class_id for b in out], full.names
     )
+    return merged, np.asarray([b.cut for b in out], np.bool_)
