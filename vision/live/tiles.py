@@ -34,7 +34,7 @@ Window = tuple[int, int, int, int]  # x0, y0, x1, y1 in frame pixels (x1, y1 exc
 Box = tuple[float, float, float, float]
 
 TILE_OVERLAP = 0.2  # of a tile's width and height shared with its neighbour
-EDGE_PX = 2.0  # a box this close to a tile's inner edge is cut by it
+EDGE = 0.02  # a box this close to a tile's inner edge (of the tile's size, at least 2 px) is cut by it
 COVERED = 0.6  # a cut box with this much of its area inside another box of its class is that box
 SAME = 0.5  # boxes of one class sharing this much of the smaller one are one object
 
@@ -121,11 +121,13 @@ def _intersection(a: Box, b: Box) -> float:
 
 def _is_cut(box: Box, window: Window, width: int, height: int) -> bool:
     x0, y0, x1, y1 = window
+    # a detector's box stops a few pixels short of the edge that cuts its object
+    ex, ey = max(2.0, EDGE * (x1 - x0)), max(2.0, EDGE * (y1 - y0))
     return (
-        (x0 > 0 and box[0] <= x0 + EDGE_PX)
-        or (y0 > 0 and box[1] <= y0 + EDGE_PX)
-        or (x1 < width and box[2] >= x1 - EDGE_PX)
-        or (y1 < height and box[3] >= y1 - EDGE_PX)
+        (x0 > 0 and box[0] <= x0 + ex)
+        or (y0 > 0 and box[1] <= y0 + ey)
+        or (x1 < width and box[2] >= x1 - ex)
+        or (y1 < height and box[3] >= y1 - ey)
     )
 
 
