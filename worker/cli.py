@@ -271,6 +271,7 @@ def stream(
     from worker.stream_reader import StreamConfig, run_stream
 
     settings = get_settings()
+    grid = TileGrid.parse(tiles if tiles is not None else settings.live_tiles)  # a bad grid: one line now
     bus = make_bus(settings)
     config = StreamConfig(
         source=source,
@@ -280,7 +281,7 @@ def stream(
         gps_error_m=settings.drone_gps_error_m,
         batch_frames=batch,
         max_frames=max_frames,
-        tiles=TileGrid.parse(tiles if tiles is not None else settings.live_tiles),
+        tiles=grid,
     )
     runtime = RuntimeOptions.from_settings(settings)
     info = describe_detector(model, runtime)[0]
