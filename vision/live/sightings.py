@@ -107,9 +107,10 @@ def sightings_in_frame(
         nadir = min(1.0, max(0.0, pose.gimbal_pitch_deg / 90.0))
         u, v = (box[0] + box[2]) / 2, box[3] - nadir * (box[3] - box[1]) / 2
         half_width_px = (box[2] - box[0]) / 2
-        if cut or box[0] <= 2 or box[1] <= 2 or box[2] >= w - 2 or box[3] >= h - 2:
-            # cut by the frame's or a tile's edge: the object goes on beyond the box, either way
+        if cut:  # cut by a tile's edge (and nothing held it whole): it goes on beyond the box, either way
             half_width_px = max(box[2] - box[0], box[3] - box[1])
+        elif box[0] <= 2 or box[1] <= 2 or box[2] >= w - 2 or box[3] >= h - 2:
+            half_width_px *= 2  # cut by the frame's edge: the object goes on, its centre is farther off
         placed = _place(pose, w, h, u, v, half_width_px)
         if placed is None:
             continue  # above the horizon: no ground position
