@@ -26,6 +26,11 @@ def serve(
     live_every_s: float | None = typer.Option(
         None, "--live-every-s", min=0.02, help="Seconds between analysed frames (setting live_every_s)."
     ),
+    live_tiles: str | None = typer.Option(
+        None,
+        "--live-tiles",
+        help="Also detect in COLSxROWS overlapping tiles of each frame, e.g. 2x2; off (setting live_tiles).",
+    ),
 ) -> None:
     """Run the command-post API and live map at http://HOST:PORT/map.
 
@@ -35,10 +40,14 @@ def serve(
 
     from api.app import create_app
     from api.live_source import LiveSourceSpec
+    from vision.live.tiles import TileGrid
 
     settings = get_settings()
+    TileGrid.parse(live_tiles)  # a bad grid is one line now, not a failed start-up
     specs = [
-        LiveSourceSpec.parse(text, model=live_model, scene_model=live_scene or None, every_s=live_every_s)
+        LiveSourceSpec.parse(
+            text, model=live_model, scene_model=live_scene or None, every_s=live_every_s, tiles=live_tiles
+        )
         for text in live
     ]
     if len({s.source_id for s in specs}) != len(specs):

@@ -26,6 +26,7 @@ from vision.live.pose import PoseHistory, pose_from_state
 from vision.live.sampling import sample_frames
 from vision.live.sightings import LiveFrame
 from vision.live.telemetry_feed import TelemetryFollower
+from vision.live.tiles import TileGrid
 from vision.models.classifier import load_classifier
 from vision.models.detector import Detector, load_detector
 from vision.models.person import live_detector, live_kinds
@@ -38,8 +39,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LiveSourceSpec:
     """One live feed: its id (the drone's name, as its telemetry names it) and where to read it.
-    Sampling, optics and threshold are settings (`live_every_s`, `drone_camera_hfov_deg`, `live_conf`)
-    unless given here."""
+    Sampling, optics, threshold and tiles are settings (`live_every_s`, `drone_camera_hfov_deg`,
+    `live_conf`, `live_tiles`) unless given here."""
 
     source_id: str
     url: str
@@ -47,6 +48,7 @@ class LiveSourceSpec:
     scene_model: str | None = "scene"  # landslides and floods come from the scene classifier
     every_s: float | None = None
     conf: float | None = None
+    tiles: str | None = None  # 'off' or COLSxROWS; None: setting live_tiles
 
     @classmethod
     def parse(cls, text: str, **defaults: object) -> LiveSourceSpec:
@@ -106,6 +108,7 @@ class LiveSource:
             publish=services.bus.publish,
             kinds=live_kinds(person),
             tracker=shared_tracker(app),
+            tiles=TileGrid.parse(spec.tiles if spec.tiles is not None else settings.live_tiles),
         )
         self.poses = PoseHistory(settings.live_max_pose_age_s)
         self.telemetry = TelemetryFollower(services.bus, self.poses, spec.source_id)

@@ -209,7 +209,8 @@ def encode_jpeg(image: Image, *, width_px: int, quality: int) -> bytes:
 
 class DetectionTap:
     """A `Detector` wrapper that keeps the last batch's detections, so the video shows what the live
-    pipeline saw without running the model twice:
+    pipeline saw without running the model twice (untiled; with tiles `last` holds each input's raw
+    boxes, and `FrameResult.detections` the merged ones in frame pixels):
 
         tap = DetectionTap(detector)
         pipeline = LivePipeline("drone-1", tap, publish=bus.publish)

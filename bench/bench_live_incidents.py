@@ -2,6 +2,7 @@
 
     python bench/bench_live_incidents.py [--detector fire|colour] [--style both|procedural|imagery]
                                          [--latency-s 0.15] [--no-sweep] [--no-plain]
+                                         [--tiles 2x2] [--flights orbit,survey,large,plain]
 
 The drone flies kinematically over the synthetic world (`drone.sim.mission_frames`), its telemetry
 arrives at 2 Hz and `--latency-s` late, frames are sampled every 0.2 s and run through the live
@@ -16,6 +17,9 @@ had a sighting of each kind before confirmation (a miss never seen is the model'
 pipeline's). First, single views of one centred patch by size, height and angle (the models'
 reach); then an orbit, a survey, the survey over patches twice as wide, and the survey over plain
 ground (nothing planted: false incidents).
+
+With `--tiles 2x2` every flight and view runs twice, the full frame alone and with that grid of
+tiles (`LivePipeline(tiles=...)`, `vision.live.tiles`), printed one above the other.
 
 Runs against whatever `vision.live` is importable (PYTHONPATH), so the same script measures the code
 before and after a change; `drone/sim/mission_frames.py` is loaded from this checkout either way.
@@ -90,10 +94,15 @@ def pose_source(states: list[dict[str, Any]]) -> Any:
     return at
 
 
-def pipeline_for(detector_name: str) -> LivePipeline:
+def pipeline_for(detector_name: str, tiles: str | None = None) -> LivePipeline:
+    extra: dict[str, Any] = {}
+    if tiles:  # only asked of code that has tiles
+        from vision.live.tiles import TileGrid
+
+        extra["tiles"] = TileGrid.parse(tiles)
     if detector_name == "colour":
         painted = _load("painted_patches", ROOT / "tests" / "drone" / "painted_patches.py")
-        return LivePipeline("drone-1", painted.PaintedPatchDetector(), kinds=painted.NAMES)
+        return LivePipeline("drone-1", painted.PaintedPatchDetector(), kinds=painted.NAMES, **extra)
     from api.live_source import incident_detector
     from tenken.settings import load_settings
     from vision.models.classifier import load_classifier
@@ -102,15 +111,15 @@ def pipeline_for(detector_name: str) -> LivePipeline:
     scene = get_model("scene")
     classifier = load_classifier(scene.weights_path())
     detector = incident_detector("fire", load_settings().live_conf)  # as `tenken serve --live`
-    return LivePipeline("drone-1", detector, classifier=classifier, scene_threshold=scene.alert_conf)
+    return LivePipeline("drone-1", detector, classifier=classifier, scene_threshold=scene.alert_conf, **extra)
 
 
-def fly(world: SyntheticWorld, mission: Any, args: argparse.Namespace) -> dict[str, Any]:
+def fly(world: SyntheticWorld, mission: Any, args: argparse.Namespace, tiles: str | None) -> dict[str, Any]:
     """Fly one mission over one world; the incidents opened (as they stand at the end) and counts."""
     states = mission_frames.telemetry_track(mission, telemetry_hz=2.0, latency_s=args.latency_s)
     # After landing the telemetry stops; the camera keeps streaming for a minute.
     at = pose_source(states)
-    pipeline = pipeline_for(args.detector)
+    pipeline = pipeline_for(args.detector, tiles)
     opened: dict[str, Any] = {}
     updates = 0
     started = time.perf_counter()
@@ -186,9 +195,15 @@ def compare(label: str, patches: list[PlantedPatch], mission: Any, args: argpars
         world = world_for(style, patches)
         pairs = zip(world.patches, world.drawn, strict=True)
         drawn = sorted({f"{p.kind}: {Path(d).name[:24]}" for p, d in pairs if d != "procedural"})
-        print(f"  {style:10s}  {report(world, fly(world, mission, args))}")
+        for tiles in _tilings(args):
+            label = f"{style} {tiles}" if tiles else style
+            print(f"  {label:14s}  {report(world, fly(world, mission, args, tiles))}", flush=True)
         if drawn:
             print(f"      decals: {'; '.join(drawn)}")
+
+
+def _tilings(args: argparse.Namespace) -> list[str | None]:
+    return [None, args.tiles] if args.tiles else [None]
 
 
 def single_views(kind: str, radius_m: float, alt_m: float, style: str, pitch_deg: float) -> list[LiveFrame]:
@@ -216,23 +231,26 @@ def single_views(kind: str, radius_m: float, alt_m: float, style: str, pitch_deg
 def sweep(args: argparse.Namespace) -> None:
     """Single views of one patch: how often the models raise its kind (detector boxes at their
     threshold, scene class at its alert threshold), and how often they raise another kind."""
-    pipeline = pipeline_for(args.detector)
+    pipelines = [(t, pipeline_for(args.detector, t)) for t in _tilings(args)]
+    styles = STYLES if args.style == "both" else (args.style,)
     print("single views, 4 headings x each decal: views raising the patch's kind [views raising another]")
-    print(f"  {'kind':10s} {'radius':>6s} {'alt':>4s}  " + "  ".join(
-        f"{f'{style} {view}':17s}" for style in STYLES for view in ("nadir", "45°")))  # fmt: skip
+    print(f"  {'kind':10s} {'radius':>6s} {'alt':>4s} {'tiles':5s}  " + "  ".join(
+        f"{f'{style} {view}':17s}" for style in styles for view in ("nadir", "45°")))  # fmt: skip
     for kind in ("fire", "smoke", "landslide"):
         for radius in (5.0, 10.0, 15.0):
             for alt in (15.0, 30.0):
-                cells = []
-                for style in STYLES:
-                    for pitch in (-90.0, -45.0):
-                        frames = single_views(kind, radius, alt, style, pitch)
+                views = {(style, pitch): single_views(kind, radius, alt, style, pitch)
+                         for style in styles for pitch in (-90.0, -45.0)}  # fmt: skip
+                for tiles, pipeline in pipelines:
+                    cells = []
+                    for frames in views.values():
                         raised = [
                             {s.kind for s in r.sightings} for r in pipeline.finish(pipeline.submit(frames))
                         ]
                         hits, other = sum(kind in r for r in raised), sum(bool(r - {kind}) for r in raised)
                         cells.append(f"{f'{hits:2d}/{len(raised):<2d} [{other}]':17s}")
-                print(f"  {kind:10s} {radius:4.0f} m {alt:3.0f}m  {'  '.join(cells)}")
+                    print(f"  {kind:10s} {radius:4.0f} m {alt:3.0f}m {tiles or 'off':5s}  {'  '.join(cells)}",
+                          flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -242,13 +260,19 @@ def main() -> None:
     parser.add_argument("--latency-s", type=float, default=0.15, help="Telemetry latency.")
     parser.add_argument("--no-plain", action="store_true", help="Skip the survey over plain ground.")
     parser.add_argument("--no-sweep", action="store_true", help="Skip the single views by size and height.")
+    parser.add_argument(
+        "--tiles", default=None, help="Also run with this grid of tiles (e.g. 2x2), side by side."
+    )
+    parser.add_argument("--flights", default="orbit,survey,large,plain", help="Which flights to fly.")
     args = parser.parse_args()
+    flights = set(args.flights.split(","))
     if not args.no_sweep and args.detector == "fire":
         sweep(args)
     fire = PlantedPatch("fire", *offset_latlon(*HOME, 4.0, 3.0), 5.0)
     smoke = PlantedPatch("smoke", *offset_latlon(*HOME, -6.0, -5.0), 7.0)
-    compare("orbit r=25 m alt 25 m, 2 turns", [fire, smoke],
-            orbit(HOME, radius_m=25.0, altitude_m=25.0, turns=2.0), args)  # fmt: skip
+    if "orbit" in flights:
+        compare("orbit r=25 m alt 25 m, 2 turns", [fire, smoke],
+                orbit(HOME, radius_m=25.0, altitude_m=25.0, turns=2.0), args)  # fmt: skip
     patches = [
         PlantedPatch("fire", *offset_latlon(*HOME, 25.0, 18.0), 5.0),
         PlantedPatch("smoke", *offset_latlon(*HOME, -20.0, 22.0), 7.0),
@@ -256,13 +280,15 @@ def main() -> None:
     ]
     ring = [offset_latlon(*HOME, e, n) for e, n in ((-40, -40), (40, -40), (40, 40), (-40, 40))]
     mission = survey_grid(ring, altitude_m=30.0, camera=CameraFov(), side_overlap=0.5, speed_mps=8.0)
-    compare("survey 80x80 m at 30 m", patches, mission, args)
+    if "survey" in flights:
+        compare("survey 80x80 m at 30 m", patches, mission, args)
     # The shipped models see a photograph from 30 m only when it spans a good part of the frame
     # (a fire of 10 m is 22 % of the 45 m wide view, shrunk to 92 of the detector's 416 pixels):
     # the same survey over patches twice as wide tells the pipeline's misses from the model's.
     large = [replace(p, radius_m=2 * p.radius_m) for p in patches]
-    compare("survey 80x80 m at 30 m, patches twice as wide", large, mission, args)
-    if not args.no_plain:
+    if "large" in flights:
+        compare("survey 80x80 m at 30 m, patches twice as wide", large, mission, args)
+    if not args.no_plain and "plain" in flights:
         args_plain = argparse.Namespace(**{**vars(args), "style": "procedural"})
         compare("survey 80x80 m at 30 m over plain ground (both styles alike)", [], mission, args_plain)
 

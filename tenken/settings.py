@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -144,6 +145,12 @@ class Settings(BaseSettings):
         "confirmed over several frames, so a lower threshold than the box-F1 optimum finds more fires "
         "at no cost in false alarms (fire model card: image-level recall 0.82 vs 0.65, none false).",
     )
+    live_tiles: str = Field(
+        default="off",
+        description="Tiled inference of live feeds: 'off' or COLSxROWS, e.g. 2x2 (each frame is also cut "
+        "into that grid of tiles overlapping by 20 %, detected and scene-classified with it in one "
+        "batch: small fires and smoke are seen larger, at 1 + COLS*ROWS times the inference).",
+    )
     incident_update_interval_s: float = Field(
         default=5.0,
         gt=0,
@@ -201,6 +208,14 @@ class Settings(BaseSettings):
     live_person_detection: bool = Field(
         default=False, description="Search and rescue: raise 'person' findings from live drone video."
     )
+
+    @field_validator("live_tiles")
+    @classmethod
+    def _tiles_grid(cls, value: str) -> str:
+        text = value.strip().lower().replace(" ", "")
+        if not re.fullmatch(r"off|[1-8]x[1-8]", text):
+            raise ValueError(f"{value!r}: expected off or COLSxROWS (1 to 8 each), e.g. 2x2")
+        return text
 
     @classmethod
     def settings_customise_sources(

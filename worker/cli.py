@@ -247,6 +247,12 @@ def stream(
         None, min=0.0, max=1.0, help="Confidence threshold (setting live_conf, else the model's)."
     ),
     max_frames: int | None = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
+    tiles: str | None = typer.Option(
+        None,
+        "--tiles",
+        help="Also detect in COLSxROWS overlapping tiles of each frame, e.g. 2x2, or off "
+        "(setting live_tiles).",
+    ),
 ) -> None:
     """Read a live video source, run the live pipeline on sampled frames and publish results in order.
 
@@ -256,6 +262,7 @@ def stream(
     from vision.live.pipeline import LiveDetector, LocalDetector
     from vision.live.pose import PoseHistory
     from vision.live.telemetry_feed import TelemetryFollower
+    from vision.live.tiles import TileGrid
     from vision.models.classifier import load_classifier
     from vision.models.registry import DEFAULT_ALERT_CONF, get_model
     from vision.models.runtime import RuntimeOptions
@@ -264,6 +271,7 @@ def stream(
     from worker.stream_reader import StreamConfig, run_stream
 
     settings = get_settings()
+    grid = TileGrid.parse(tiles if tiles is not None else settings.live_tiles)  # a bad grid: one line now
     bus = make_bus(settings)
     config = StreamConfig(
         source=source,
@@ -273,6 +281,7 @@ def stream(
         gps_error_m=settings.drone_gps_error_m,
         batch_frames=batch,
         max_frames=max_frames,
+        tiles=grid,
     )
     runtime = RuntimeOptions.from_settings(settings)
     info = describe_detector(model, runtime)[0]

@@ -24,6 +24,7 @@ from vision.live.pipeline import FrameResult, LiveDetector, LivePipeline, Pendin
 from vision.live.pose import PoseHistory, pose_from_state
 from vision.live.sampling import sample_frames
 from vision.live.sightings import LiveFrame
+from vision.live.tiles import TileGrid
 from vision.models.registry import DEFAULT_ALERT_CONF
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class StreamConfig:
     max_in_flight: int = 4  # batches sent and not yet finished
     max_width_px: int = 1280  # larger frames are scaled down before detection
     incident_kinds: tuple[str, ...] = ("fire", "smoke", "landslide", "flood")
+    tiles: TileGrid | None = None  # also detect in this grid of tiles (setting live_tiles)
     confirmation: ConfirmationPolicy = field(default_factory=ConfirmationPolicy)
 
 
@@ -80,7 +82,7 @@ def _findings_event(stream_id: str, result: FrameResult, state: dict[str, Any] |
         "pose": state,
         "size": [w, h],
         "detections": detections,
-        "scene": [{"class_name": k, "confidence": round(p, 4)} for k, p in result.scene],
+        "scene": [{"class_name": k, "confidence": round(p, 4)} for k, p, *_ in result.scene],
     }
 
 
@@ -104,6 +106,7 @@ def run_stream(
         publish=bus.publish,
         policy=config.confirmation,
         kinds=config.incident_kinds,
+        tiles=config.tiles,
     )
     in_flight: deque[tuple[PendingBatch, list[dict[str, Any] | None]]] = deque()
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.live_source import LiveSourceSpec
+from tenken.errors import ConfigError
 from tenken.settings import get_settings, load_settings
 from tests.model_folders import copy_model_as, threads_of
 from tests.synthetic_drive import build_drive
+from vision.live.tiles import TileGrid
 from vision.models.registry import get_model, list_models
 
 
@@ -29,6 +32,7 @@ def test_live_feed_loads_its_model_from_the_apps_settings_not_the_global_ones(tm
             device="cpu",
             inference_threads=1,
             live_person_detection=False,
+            live_tiles="3x2",
         )
         video, _ = build_drive(tmp_path, distance_m=6.0)
         spec = LiveSourceSpec("drone-1", str(video), model="ember", scene_model=None, every_s=0.5)
@@ -38,5 +42,15 @@ def test_live_feed_loads_its_model_from_the_apps_settings_not_the_global_ones(tm
             assert feed.error is None
             assert feed.detector.names == get_model("fire").classes
             assert threads_of(feed.detector) == 1
+            assert feed.pipeline.tiles == TileGrid(3, 2)
     finally:
         get_settings.cache_clear()
+
+
+def test_live_tiles_is_off_or_a_grid_and_a_feed_may_override_it(tmp_path):
+    for bad in ("2by2", "12x2", "x2"):
+        with pytest.raises(ConfigError, match=r"live_tiles.*COLSxROWS"):
+            load_settings(data_dir=tmp_path, live_tiles=bad)
+    assert TileGrid.parse(load_settings(data_dir=tmp_path, live_tiles=" 2X2 ").live_tiles) == TileGrid(2, 2)
+    spec = LiveSourceSpec.parse("drone-1=rtsp://10.0.0.7/live", tiles="off")
+    assert spec.tiles == "off"

@@ -47,3 +47,24 @@ class PaintedPatchDetector:
                         ids.append(class_id)
             out.append(Detections.from_lists(boxes, scores, ids, self.names))
         return out
+
+
+class ShrinkingPatchDetector(PaintedPatchDetector):
+    """The colour stand-in behind a fixed input size, like a real detector: every image is shrunk to
+    `imgsz` px on its longer side first, and a blob under `min_px` wide in that input is not found.
+    A small patch is then missed in a whole frame and found in a tile (shown at a larger scale)."""
+
+    def __init__(self, kinds: Sequence[str] = NAMES, imgsz: int = 416, min_px: int = 30) -> None:
+        super().__init__(kinds)
+        self.imgsz, self.min_px = imgsz, min_px
+
+    def predict(self, frames: Sequence[np.ndarray], conf: float | None = None) -> list[Detections]:
+        out = []
+        for image in frames:
+            h, w = image.shape[:2]
+            scale = self.imgsz / max(h, w)
+            small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+            [d] = super().predict([small], conf)
+            d = d.filter((d.xyxy[:, 2] - d.xyxy[:, 0]) >= self.min_px)
+            out.append(Detections(d.xyxy / scale, d.confidence, d.class_id, d.names))
+        return out

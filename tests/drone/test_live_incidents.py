@@ -19,9 +19,10 @@ from drone.sim.mission_frames import fly_mission, telemetry_track
 from drone.sim.world import IMAGERY_M_PER_PX, PlantedPatch, SyntheticWorld
 from tenken.geo import distance_m, offset_latlon
 from vision.live import Incident, LiveFrame, LivePipeline, PoseHistory, pose_from_state
+from vision.live.tiles import TileGrid
 
 from .conftest import HOME, square_ring
-from .painted_patches import NAMES, PaintedPatchDetector
+from .painted_patches import NAMES, PaintedPatchDetector, ShrinkingPatchDetector
 
 
 def fly_through_pipeline(
@@ -108,3 +109,18 @@ def test_a_pass_over_real_fire_and_smoke_photographs_with_the_shipped_model_plac
     incidents = fly_through_pipeline(world, mission, LivePipeline("drone-1", detector), width_px=1280)
     with capsys.disabled():
         check_one_incident_per_patch(incidents, [fire, smoke], "line pass at 25 m, photographs, fire model")
+
+
+def test_tiles_find_a_fire_too_small_for_the_whole_frame(capsys):
+    """A 3 m fire from 40 m up is 21 px of a 416 px detector input (the stand-in needs 30): the full
+    frame alone never raises it; with a 2x2 grid of tiles (38 px in a tile) it is one incident."""
+    fire = PlantedPatch("fire", *offset_latlon(*HOME, 6.0, 0.0), 1.5)
+    world = SyntheticWorld(*HOME, [fire], size_m=160.0, m_per_px=0.05)
+    line = [Waypoint(*offset_latlon(*HOME, 0.0, north), 40.0) for north in (-30.0, 30.0)]
+    mission = Mission("line", tuple(line), altitude_m=40.0, speed_mps=5.0)
+    plain = LivePipeline("drone-1", ShrinkingPatchDetector(), kinds=NAMES)
+    assert fly_through_pipeline(world, mission, plain, width_px=1280) == []
+    tiled = LivePipeline("drone-1", ShrinkingPatchDetector(), kinds=NAMES, tiles=TileGrid(2, 2))
+    incidents = fly_through_pipeline(world, mission, tiled, width_px=1280)
+    with capsys.disabled():
+        check_one_incident_per_patch(incidents, [fire], "line pass at 40 m over a 3 m fire, 2x2 tiles")

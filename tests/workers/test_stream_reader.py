@@ -102,3 +102,11 @@ def test_stream_findings_seen_in_enough_frames_become_incidents_published_once(m
     assert opened, "a pothole seen in consecutive frames must be confirmed"
     assert len({e["incident_id"] for e in opened}) == len(opened)  # each opens once
     assert all(e["kind"] == "D40" and e["sightings"] >= 3 and e["lat"] is not None for e in opened)
+
+
+def test_a_bad_tile_grid_is_one_line_and_a_failed_exit(capsys, tmp_path):
+    from tenken.cli import main
+
+    code = main(["stream", str(tmp_path / "missing.mp4"), "--tiles", "2by2"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and err.count("\n") == 0 and "2by2" in err and "COLSxROWS" in err

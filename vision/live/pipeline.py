@@ -17,7 +17,8 @@ import numpy as np
 
 from vision.live.confirmation import ConfirmationPolicy
 from vision.live.incidents import DEFAULT_RADIUS_M, IncidentChange, IncidentTracker
-from vision.live.sightings import Box, LiveFrame, Sighting, sightings_in_frame
+from vision.live.sightings import Box, BoxHit, LiveFrame, SceneHit, Sighting, sightings_in_frame
+from vision.live.tiles import TileGrid, Window, crops, merge_tiled
 from vision.models.detections import Detections
 from vision.models.detector import Detector
 from vision.models.registry import DEFAULT_ALERT_CONF
@@ -70,8 +71,8 @@ class FrameResult:
     """What the pipeline made of one frame."""
 
     frame: LiveFrame
-    detections: Detections | None  # the detector's boxes, all classes (for the video overlay)
-    scene: list[tuple[str, float]]
+    detections: Detections | None  # the detector's boxes in frame pixels, all classes (video overlay)
+    scene: list[SceneHit]  # kind, probability[, the tile that saw it]
     sightings: list[Sighting]
     changes: list[IncidentChange]
 
@@ -80,6 +81,7 @@ class FrameResult:
 class PendingBatch:
     frames: list[LiveFrame]
     request: DetectionRequest | None
+    windows: list[list[Window]] = field(default_factory=list)  # each frame's tiles (none untiled)
     results: list[FrameResult] = field(default_factory=list)
 
     def ready(self) -> bool:
@@ -89,7 +91,10 @@ class PendingBatch:
 class LivePipeline:
     """Detection + optional scene classifier + incident tracking for one live source.
 
-    Pass a shared `tracker` to merge the incidents of several drones in one map.
+    Pass a shared `tracker` to merge the incidents of several drones in one map. With `tiles` every
+    frame is also cut into that grid of overlapping tiles (`vision.live.tiles`): the detector sees the
+    full frame and the tiles in one call and their boxes are merged in frame pixels; the scene
+    classifier sees them too, and a scene class found in a tile is placed on that tile's footprint.
     """
 
     def __init__(
@@ -104,6 +109,7 @@ class LivePipeline:
         scene_threshold: float = DEFAULT_ALERT_CONF,  # pass the scene model's own `alert_conf`
         kinds: Sequence[str] = ("fire", "smoke", "landslide", "flood"),
         tracker: IncidentTracker | None = None,
+        tiles: TileGrid | None = None,
     ) -> None:
         self.source = source
         if detector is None or isinstance(detector, LiveDetector):
@@ -114,6 +120,7 @@ class LivePipeline:
         self.publish = publish
         self.kinds = set(kinds)
         self.scene_threshold = scene_threshold
+        self.tiles = tiles
         self.tracker = tracker if tracker is not None else IncidentTracker(source, policy, radius_m)
 
     def submit(self, frames: Sequence[LiveFrame]) -> PendingBatch:
@@ -121,19 +128,25 @@ class LivePipeline:
         images = [f.image for f in frames if f.image is not None]
         if len(images) != len(frames):
             raise ValueError("LivePipeline needs the frames' images")
-        request = self.detector.submit(images) if self.detector is not None and frames else None
-        return PendingBatch(list(frames), request)
+        windows = [self._windows(image) for image in images]
+        inputs = [
+            view for image, w in zip(images, windows, strict=True) for view in [image, *crops(image, w)]
+        ]
+        request = self.detector.submit(inputs) if self.detector is not None and frames else None
+        return PendingBatch(list(frames), request, windows)
 
     def finish(self, batch: PendingBatch, timeout_s: float | None = None) -> list[FrameResult]:
         """Collect a batch's detections, classify, place and confirm; publish every incident change."""
         frames = batch.frames
         dets: list[Detections | None] = [None] * len(frames)
+        cuts: list[np.ndarray | None] = [None] * len(frames)
+        windows = batch.windows or [[] for _ in frames]
         if batch.request is not None:
-            dets = list(batch.request.result(timeout_s))
-        scenes = self._scenes(frames)
+            dets, cuts = self._merged(frames, windows, list(batch.request.result(timeout_s)))
+        scenes = self._scenes(frames, windows)
         results = []
-        for frame, d, scene in zip(frames, dets, scenes, strict=True):
-            sightings = sightings_in_frame(frame, self._boxes(d), scene)
+        for frame, d, cut, scene in zip(frames, dets, cuts, scenes, strict=True):
+            sightings = sightings_in_frame(frame, self._boxes(d, cut), scene)
             changes = self.tracker.observe(frame, sightings)
             if self.publish is not None:
                 for change in changes:
@@ -146,26 +159,68 @@ class LivePipeline:
         """Run one batch of frames (in time order) now; returns every incident change."""
         return [c for r in self.finish(self.submit(frames)) for c in r.changes]
 
-    def _boxes(self, d: Detections | None) -> list[tuple[str, float, Box]]:
+    def _windows(self, image: np.ndarray) -> list[Window]:
+        return [] if self.tiles is None else self.tiles.windows(int(image.shape[1]), int(image.shape[0]))
+
+    @staticmethod
+    def _merged(
+        frames: Sequence[LiveFrame], windows: Sequence[list[Window]], results: list[Detections]
+    ) -> tuple[list[Detections | None], list[np.ndarray | None]]:
+        """Each frame's detections in frame pixels, from its full view's and its tiles' results, and
+        which of them are cut by a tile's inner edge (None untiled)."""
+        if len(results) != sum(1 + len(w) for w in windows):
+            raise ValueError("the detector returned a result count that does not match the images sent")
+        out: list[Detections | None] = []
+        cuts: list[np.ndarray | None] = []
+        at = 0
+        for frame, tiles in zip(frames, windows, strict=True):
+            full, parts = results[at], results[at + 1 : at + 1 + len(tiles)]
+            at += 1 + len(tiles)
+            if not tiles:
+                out.append(full)
+                cuts.append(None)
+                continue
+            merged, cut = merge_tiled(full, parts, tiles, *frame.width_height)
+            out.append(merged)
+            cuts.append(cut)
+        return out, cuts
+
+    def _boxes(self, d: Detections | None, cut: np.ndarray | None = None) -> list[BoxHit]:
         if d is None:
             return []
-        boxes = []
+        boxes: list[BoxHit] = []
         for i in range(len(d)):
             kind = d.class_name(i)
             if kind in self.kinds:
                 x1, y1, x2, y2 = (float(v) for v in d.xyxy[i])
-                boxes.append((kind, float(d.confidence[i]), (x1, y1, x2, y2)))
+                boxes.append(
+                    (kind, float(d.confidence[i]), (x1, y1, x2, y2), bool(cut is not None and cut[i]))
+                )
         return boxes
 
-    def _scenes(self, frames: Sequence[LiveFrame]) -> list[list[tuple[str, float]]]:
-        scenes: list[list[tuple[str, float]]] = [[] for _ in frames]
+    def _scenes(self, frames: Sequence[LiveFrame], windows: Sequence[list[Window]]) -> list[list[SceneHit]]:
+        """Each frame's scene classes at or above the threshold. Tiled, each class once per frame: the
+        full view's or the tile's with the highest probability, with the tile's region."""
+        scenes: list[list[SceneHit]] = [[] for _ in frames]
         if self.classifier is None or not frames:
             return scenes
         from vision.models.classifier import classify
 
-        images = [f.image for f in frames if f.image is not None]
-        for i, result in enumerate(classify(self.classifier, images)):
+        images, owners = [], []
+        for i, (frame, tiles) in enumerate(zip(frames, windows, strict=True)):
+            if frame.image is None:
+                continue
+            images += [frame.image, *crops(frame.image, tiles)]
+            owners += [(i, None)] + [
+                (i, (float(x0), float(y0), float(x1), float(y1))) for x0, y0, x1, y1 in tiles
+            ]
+        best: dict[tuple[int, str], tuple[float, Box | None]] = {}
+        for (i, region), result in zip(owners, classify(self.classifier, images), strict=True):
             wanted = result.label in SCENE_KINDS and result.label in self.kinds
             if wanted and result.confidence >= self.scene_threshold:
-                scenes[i].append((result.label, result.confidence))
+                key = (i, result.label)
+                if key not in best or result.confidence > best[key][0]:
+                    best[key] = (result.confidence, region)
+        for (i, label), (conf, region) in best.items():
+            scenes[i].append((label, conf) if region is None else (label, conf, region))
         return scenes

@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tenken.geo import distance_m, footprint, georeference_pixel
+from tenken.geo import distance_m, georeference_pixel
 from vision.live.pose import DronePose
 
 Box = tuple[float, float, float, float]
+# kind, confidence, box[, cut by a tile's inner edge: the object may go on beyond the box]
+BoxHit = tuple[str, float, Box] | tuple[str, float, Box, bool]
+SceneHit = tuple[str, float] | tuple[str, float, Box]  # kind, probability[, region of the frame]
 
 
 @dataclass(frozen=True)
@@ -84,15 +87,18 @@ def _place(
 
 def sightings_in_frame(
     frame: LiveFrame,
-    detections: Sequence[tuple[str, float, Box]],
-    scene: Sequence[tuple[str, float]] = (),
+    detections: Sequence[BoxHit],
+    scene: Sequence[SceneHit] = (),
 ) -> list[Sighting]:
-    """Place a frame's detections (kind, confidence, box) and scene classes (kind, probability)."""
+    """Place a frame's detections (kind, confidence, box[, cut by a tile's edge]) and scene classes
+    (kind, probability[, the region of the frame that was classified when a tile, not the view])."""
     w, h = frame.width_height
     pose = frame.pose
     out: list[Sighting] = []
     shared = 0.0 if pose is None else pose.gps_error_m
-    for kind, conf, box in detections:
+    for hit in detections:
+        kind, conf, box = hit[0], hit[1], hit[2]
+        cut = len(hit) > 3 and bool(hit[3])
         if pose is None:
             out.append(Sighting(kind, conf, frame.frame_id, frame.timestamp_s, box_xyxy=box))
             continue
@@ -101,24 +107,46 @@ def sightings_in_frame(
         nadir = min(1.0, max(0.0, pose.gimbal_pitch_deg / 90.0))
         u, v = (box[0] + box[2]) / 2, box[3] - nadir * (box[3] - box[1]) / 2
         half_width_px = (box[2] - box[0]) / 2
-        if box[0] <= 2 or box[1] <= 2 or box[2] >= w - 2 or box[3] >= h - 2:
+        if cut:  # cut by a tile's edge (and nothing held it whole): it goes on beyond the box, either way
+            half_width_px = max(box[2] - box[0], box[3] - box[1])
+        elif box[0] <= 2 or box[1] <= 2 or box[2] >= w - 2 or box[3] >= h - 2:
             half_width_px *= 2  # cut by the frame's edge: the object goes on, its centre is farther off
         placed = _place(pose, w, h, u, v, half_width_px)
         if placed is None:
             continue  # above the horizon: no ground position
         lat, lon, err = placed
         out.append(Sighting(kind, conf, frame.frame_id, frame.timestamp_s, lat, lon, err, box, shared))
-    for kind, prob in scene:
+    for scene_hit in scene:
+        kind, prob = scene_hit[0], scene_hit[1]
+        region: Box = scene_hit[2] if len(scene_hit) > 2 else (0.0, 0.0, float(w), float(h))
         if pose is None:
             out.append(Sighting(kind, prob, frame.frame_id, frame.timestamp_s))
             continue
-        placed = _place(pose, w, h, w / 2, h / 2, 0.0)
+        x0, y0, x1, y1 = region
+        placed = _place(pose, w, h, (x0 + x1) / 2, (y0 + y1) / 2, 0.0)
         if placed is None:
             continue
         lat, lon, err = placed
-        # the whole view is the finding: its error is the view's size
-        ring = footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), max_range_m=500.0)
-        spread = max((distance_m(lat, lon, a, b) for a, b in ring), default=0.0)
-        err = math.hypot(err, spread / 2)
+        # the whole region (the view, or the tile that saw it) is the finding: its error is its size
+        err = math.hypot(err, _region_radius_m(pose, w, h, region) / 2)
         out.append(Sighting(kind, prob, frame.frame_id, frame.timestamp_s, lat, lon, err, None, shared))
     return out
+
+
+def _region_radius_m(pose: DronePose, w: int, h: int, region: Box, max_range_m: float = 500.0) -> float:
+    """How far the ground seen in `region` (frame pixels) reaches from the ground at its centre:
+    its corners, the far ones just below the horizon and at most `max_range_m` from the drone."""
+    cam = pose.camera(w, h)
+    x0, y0, x1, y1 = region
+    centre = cam.ground_offset((x0 + x1) / 2, (y0 + y1) / 2)
+    if centre is None:
+        return 0.0
+    top = max(y0, cam.horizon_row() + 0.02 * h)
+    radius = 0.0
+    for u, v in ((x0, y1), (x1, y1), (x1, top), (x0, top)):
+        off = cam.ground_offset(u, v)
+        if off is None:
+            continue
+        scale = min(1.0, max_range_m / max(math.hypot(*off), 1e-9))
+        radius = max(radius, math.dist((off[0] * scale, off[1] * scale), centre))
+    return radius
