@@ -91,6 +91,46 @@ def test_frames_without_a_recent_pose_raise_no_placed_incident():
     assert changes and all(c.incident.lat is None for c in changes)
 
 
+def unposed(i, source="drone-1"):
+    return LiveFrame(source, i, float(i), np.zeros((100, 100, 3), np.uint8), None)
+
+
+def test_a_fire_still_seen_after_telemetry_stops_stays_its_one_placed_incident():
+    tracker = IncidentTracker("live", POLICY)
+    for i in range(6):  # flying, telemetry on: the fire is placed
+        tracker.observe(frame(i), fire(frame(i)))
+    (placed,) = tracker.open_incidents()
+    changes = []
+    for i in range(6, 40):  # landed beside it, telemetry gone, the camera still sees it
+        f = unposed(i)
+        changes += tracker.observe(f, fire(f))
+    assert list(tracker.incidents) == [placed.incident_id]
+    assert {c.incident.incident_id for c in changes} == {placed.incident_id}
+    (after,) = tracker.open_incidents()
+    assert (after.lat, after.lon, after.error_m) == (placed.lat, placed.lon, placed.error_m)
+    assert after.sightings == 40 and after.last_seen_s == 39.0
+
+
+def test_an_unplaced_sighting_long_after_the_placed_fire_opens_its_own_incident():
+    tracker = IncidentTracker("live", POLICY, unplaced_join_s=30.0)
+    for i in range(6):
+        tracker.observe(frame(i), fire(frame(i)))
+    for i in range(100, 106):  # minutes later, no telemetry: nothing says it is the same fire
+        tracker.observe(unposed(i), fire(unposed(i)))
+    placed, unplaced = sorted(tracker.open_incidents(), key=lambda inc: inc.lat is None)
+    assert placed.lat is not None and unplaced.lat is None and unplaced.sightings == 6
+
+
+def test_a_camera_without_telemetry_keeps_one_unplaced_incident_per_kind_and_drone():
+    tracker = IncidentTracker("live", POLICY)
+    for i in range(6):
+        for source in ("cam-1", "cam-2"):
+            f = unposed(i, source)
+            tracker.observe(f, fire(f))
+    assert sorted(inc.source for inc in tracker.open_incidents()) == ["cam-1", "cam-2"]
+    assert all(inc.lat is None for inc in tracker.incidents.values())
+
+
 def test_the_interpolated_state_keeps_battery_and_mode_for_the_video_overlay():
     history = PoseHistory(max_age_s=2.0)
     base = {"lat": 35.0, "lon": 139.0, "alt_m": 30.0, "heading_deg": 350.0, "mode": "AUTO"}

@@ -5,6 +5,8 @@ them and whether the incident is open, still a candidate or closed (a closed one
 same id, once seen again in enough frames). An incident opens only when seen in enough recent frames
 and closes only after it has been in view and unseen for long enough (`vision.live.confirmation`); one
 out of the camera's view keeps its state: a drone flying on does not close a fire it no longer sees.
+A sighting without a position (telemetry stopped) belongs to the incident of its kind its drone saw
+last, within `UNPLACED_JOIN_S`; only a camera without telemetry has incidents without a position.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from vision.live.confirmation import ConfirmationPolicy, IncidentState, update
 from vision.live.sightings import LiveFrame, Sighting
 
 DEFAULT_RADIUS_M = 40.0
+# How long after a placed incident was last seen a sighting without a position from the same drone
+# is still taken for it rather than opening an incident of its own.
+UNPLACED_JOIN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -76,27 +81,46 @@ class IncidentTracker:
         source: str,
         policy: ConfirmationPolicy = ConfirmationPolicy(),
         radius_m: float = DEFAULT_RADIUS_M,
+        unplaced_join_s: float = UNPLACED_JOIN_S,
     ) -> None:
         self.source = source  # the prefix of incident ids
         self.policy = policy
         self.radius_m = radius_m
+        self.unplaced_join_s = unplaced_join_s
         self.incidents: dict[str, Incident] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def _match(self, s: Sighting, source: str) -> Incident | None:
+        if s.lat is None or s.lon is None:
+            return self._match_unplaced(s, source)
         best: tuple[float, Incident] | None = None
         for inc in self.incidents.values():
             if inc.kind != s.kind:
                 continue
-            if s.lat is None or s.lon is None or inc.lat is None or inc.lon is None:
-                if s.lat is None and inc.lat is None and inc.source == source:
-                    return inc  # no positions at all (fixed camera): one incident per kind
+            if inc.lat is None or inc.lon is None:
                 continue
             d = distance_m(inc.lat, inc.lon, s.lat, s.lon)
             if d <= self.radius_m and (best is None or d < best[0]):
                 best = (d, inc)
         return best[1] if best else None
+
+    def _match_unplaced(self, s: Sighting, source: str) -> Incident | None:
+        """A sighting without a position (no pose, or one too old) from `source`: its own unplaced
+        incident of that kind (a fixed camera: one per kind), else the incident of that kind it saw
+        last, if within `unplaced_join_s` (telemetry stopped while the camera still looks at the fire:
+        the same fire, not a second incident). It never moves a placed incident."""
+        recent: Incident | None = None
+        for inc in self.incidents.values():
+            if inc.kind != s.kind or inc.source != source:
+                continue
+            if inc.lat is None:
+                return inc
+            if s.timestamp_s - inc.last_seen_s <= self.unplaced_join_s and (
+                recent is None or inc.last_seen_s > recent.last_seen_s
+            ):
+                recent = inc
+        return recent
 
     def observe(self, frame: LiveFrame, sightings: Sequence[Sighting]) -> list[IncidentChange]:
         """Feed one frame's sightings; returns what changed (openings, updates of open ones, closings)."""
