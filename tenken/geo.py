@@ -173,12 +173,20 @@ def georeference_pixel(
 
 
 def footprint(
-    lat: float, lon: float, heading_deg: float, camera: CameraModel, max_range_m: float = 1000.0
+    lat: float,
+    lon: float,
+    heading_deg: float,
+    camera: CameraModel,
+    max_range_m: float = 1000.0,
+    region: tuple[float, float, float, float] | None = None,
 ) -> list[tuple[float, float]]:
-    """The camera's ground footprint as a (lat, lon) ring, clipped `max_range_m` ahead near the horizon."""
-    w, h = camera.width_px, camera.height_px
-    top = max(0.0, camera.horizon_row() + 0.02 * h)
-    corners = [(0.0, float(h)), (float(w), float(h)), (float(w), top), (0.0, top)]
+    """The camera's ground footprint as a (lat, lon) ring, clipped `max_range_m` ahead near the horizon;
+    with `region` (x0, y0, x1, y1 in pixels), the footprint of that part of the image only."""
+    x0, y0, x1, y1 = region or (0.0, 0.0, float(camera.width_px), float(camera.height_px))
+    top = max(y0, camera.horizon_row() + 0.02 * camera.height_px)
+    if top >= y1:
+        return []  # all of it above the horizon
+    corners = [(x0, y1), (x1, y1), (x1, top), (x0, top)]
     ring: list[tuple[float, float]] = []
     for u, v in corners:
         off = camera.ground_offset(u, v)

@@ -91,6 +91,33 @@ def test_frames_without_a_recent_pose_raise_no_placed_incident():
     assert changes and all(c.incident.lat is None for c in changes)
 
 
+def slide_seen(i, east_m):
+    """A nadir frame `east_m` east of home whose view is filled by one long slide (cut by both sides)."""
+    lat, lon = offset_latlon(*HOME, east_m, 0.0)
+    pose = DronePose(float(i), lat, lon, 10.0, 90.0, 90.0, hfov_deg=90.0, gps_error_m=2.0)  # a 20 m view
+    f = LiveFrame("drone-1", i, float(i), np.zeros((100, 100, 3), np.uint8), pose)
+    return f, sightings_in_frame(f, [("landslide", 0.9, (0.0, 20.0, 100.0, 80.0))])
+
+
+def test_an_object_larger_than_the_view_is_one_incident_along_its_length():
+    tracker = IncidentTracker("live", POLICY, radius_m=40.0)
+    for i in range(40):  # flying east along a slide 2 m a frame: 80 m, twice the merge radius
+        f, sightings = slide_seen(i, 2.0 * i)
+        assert sightings[0].ground_ring  # cut by the view's edges: it carries what it covers
+        tracker.observe(f, sightings)
+    (incident,) = tracker.incidents.values()
+    assert incident.sightings == 40
+
+
+def test_objects_cut_by_the_edge_in_views_that_do_not_meet_stay_apart():
+    tracker = IncidentTracker("live", POLICY, radius_m=40.0)
+    for i in range(6):  # two slides 500 m apart, each filling its view
+        for east in (0.0, 500.0):
+            f, sightings = slide_seen(i, east)
+            tracker.observe(f, sightings)
+    assert len(tracker.open_incidents()) == 2
+
+
 def unposed(i, source="drone-1"):
     return LiveFrame(source, i, float(i), np.zeros((100, 100, 3), np.uint8), None)
 

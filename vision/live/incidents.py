@@ -1,6 +1,7 @@
 """Sightings -> incidents: one physical fire is one incident for the whole flight.
 
-Sightings of the same kind within `radius_m` of an incident are that incident, whichever drone saw
+Sightings of the same kind within `radius_m` of an incident, or cut by the view's edge with a box
+that covers it on the ground (an object larger than the view), are that incident, whichever drone saw
 them and whether the incident is open, still a candidate or closed (a closed one re-opens, under the
 same id, once seen again in enough frames). An incident opens only when seen in enough recent frames
 and closes only after it has been in view and unseen for long enough (`vision.live.confirmation`); one
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shapely.geometry import Point, Polygon
+from shapely.geometry.base import BaseGeometry
 
 from tenken.geo import LocalProjection, distance_m, footprint
 from vision.live.confirmation import ConfirmationPolicy, IncidentState, update
@@ -28,6 +30,7 @@ DEFAULT_RADIUS_M = 40.0
 # How long after a placed incident was last seen a sighting without a position from the same drone
 # is still taken for it rather than opening an incident of its own.
 UNPLACED_JOIN_S = 30.0
+EXTENT_TOLERANCE_DEG = 2e-6  # ~0.2 m: how much an incident's extent outline may be simplified
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Incident:
     moments: _Moments | None = field(default=None, repr=False)  # the sightings' weighted positions
     best_sighting_error_m: float | None = field(default=None, repr=False)
     shared_error_m: float = field(default=0.0, repr=False)
+    # Ground covered by its sightings cut by the view's edge, (lon, lat): an object larger than the view
+    extent: BaseGeometry | None = field(default=None, repr=False)
 
     def as_event(self) -> dict[str, Any]:
         return {
@@ -103,6 +108,18 @@ class IncidentTracker:
             d = distance_m(inc.lat, inc.lon, s.lat, s.lon)
             if d <= self.radius_m and (best is None or d < best[0]):
                 best = (d, inc)
+        if best is None and len(s.ground_ring) >= 3:  # cut by the view's edge: does it reach one?
+            covered = _lonlat_polygon(s.ground_ring)
+            for inc in self.incidents.values():
+                if inc.kind != s.kind or inc.lat is None or inc.lon is None:
+                    continue
+                reached = covered.contains(Point(inc.lon, inc.lat)) or (
+                    inc.extent is not None and covered.intersects(inc.extent)
+                )
+                if reached:
+                    d = distance_m(inc.lat, inc.lon, s.lat, s.lon)
+                    if best is None or d < best[0]:
+                        best = (d, inc)
         return best[1] if best else None
 
     def _match_unplaced(self, s: Sighting, source: str) -> Incident | None:
@@ -203,6 +220,10 @@ def absorb(inc: Incident, s: Sighting) -> Incident:
         lat, lon = moments.mean_latlon()
         best_error = s.error_m if best_error is None else min(best_error, s.error_m)
         err = max(math.sqrt(shared**2 + 1.0 / moments.w + moments.scatter_m2()), best_error / 2)
+    extent = inc.extent
+    if len(s.ground_ring) >= 3:
+        seen = _lonlat_polygon(s.ground_ring)
+        extent = seen if extent is None else extent.union(seen).simplify(EXTENT_TOLERANCE_DEG)
     best = s.frame_id if s.confidence >= inc.confidence else inc.best_frame_id
     return replace(
         inc,
@@ -216,7 +237,14 @@ def absorb(inc: Incident, s: Sighting) -> Incident:
         moments=moments,
         shared_error_m=shared,
         best_sighting_error_m=best_error,
+        extent=extent,
     )
+
+
+def _lonlat_polygon(ring: Sequence[tuple[float, float]]) -> Polygon:
+    """A (lat, lon) ring as a shapely polygon in (lon, lat); repaired when the ring crosses itself."""
+    polygon = Polygon([(lon, lat) for lat, lon in ring])
+    return polygon if polygon.is_valid else polygon.buffer(0)
 
 
 @dataclass(frozen=True)

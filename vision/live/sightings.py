@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tenken.geo import distance_m, georeference_pixel
+from tenken.geo import distance_m, footprint, georeference_pixel
 from vision.live.pose import DronePose
 
 Box = tuple[float, float, float, float]
@@ -55,6 +55,7 @@ class Sighting:
     error_m: float | None = None
     box_xyxy: Box | None = None
     shared_error_m: float = 0.0
+    ground_ring: tuple[tuple[float, float], ...] = ()  # the box's footprint on the ground, (lat, lon)
 
 
 def _place(
@@ -107,15 +108,25 @@ def sightings_in_frame(
         nadir = min(1.0, max(0.0, pose.gimbal_pitch_deg / 90.0))
         u, v = (box[0] + box[2]) / 2, box[3] - nadir * (box[3] - box[1]) / 2
         half_width_px = (box[2] - box[0]) / 2
+        at_edge = box[0] <= 2 or box[1] <= 2 or box[2] >= w - 2 or box[3] >= h - 2
         if cut:  # cut by a tile's edge (and nothing held it whole): it goes on beyond the box, either way
             half_width_px = max(box[2] - box[0], box[3] - box[1])
-        elif box[0] <= 2 or box[1] <= 2 or box[2] >= w - 2 or box[3] >= h - 2:
+        elif at_edge:
             half_width_px *= 2  # cut by the frame's edge: the object goes on, its centre is farther off
         placed = _place(pose, w, h, u, v, half_width_px)
         if placed is None:
             continue  # above the horizon: no ground position
         lat, lon, err = placed
-        out.append(Sighting(kind, conf, frame.frame_id, frame.timestamp_s, lat, lon, err, box, shared))
+        # An object cut by the edge may be larger than the view: what its box covers on the ground is
+        # part of it, however far that is from where its other parts were placed.
+        ring = (
+            footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), 500.0, box)
+            if cut or at_edge
+            else []
+        )
+        out.append(
+            Sighting(kind, conf, frame.frame_id, frame.timestamp_s, lat, lon, err, box, shared, tuple(ring))
+        )
     for scene_hit in scene:
         kind, prob = scene_hit[0], scene_hit[1]
         region: Box = scene_hit[2] if len(scene_hit) > 2 else (0.0, 0.0, float(w), float(h))
@@ -129,7 +140,10 @@ def sightings_in_frame(
         lat, lon, err = placed
         # the whole region (the view, or the tile that saw it) is the finding: its error is its size
         err = math.hypot(err, _region_radius_m(pose, w, h, region) / 2)
-        out.append(Sighting(kind, prob, frame.frame_id, frame.timestamp_s, lat, lon, err, None, shared))
+        ring = footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), 500.0, region)
+        out.append(
+            Sighting(kind, prob, frame.frame_id, frame.timestamp_s, lat, lon, err, None, shared, tuple(ring))
+        )
     return out
 
 
