@@ -24,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from tenken.geo import LocalProjection, distance_m, footprint
 from vision.live.confirmation import ConfirmationPolicy, IncidentState, update
-from vision.live.sightings import LiveFrame, Sighting
+from vision.live.sightings import MAX_GROUND_RANGE_M, LiveFrame, Sighting
 
 DEFAULT_RADIUS_M = 40.0
 # How long after a placed incident was last seen a sighting without a position from the same drone
@@ -169,11 +169,11 @@ class IncidentTracker:
             self.incidents[inc.incident_id] = inc
             seen.add(inc.incident_id)
 
-        view, proj = _view_polygon(frame)
+        view = _view_polygon(frame)
         changes: list[IncidentChange] = []
         for inc_id, inc in list(self.incidents.items()):
             was_seen = inc_id in seen
-            if not was_seen and (inc.state == "closed" or not _in_view(inc, frame, view, proj)):
+            if not was_seen and (inc.state == "closed" or not _in_view(inc, frame, view)):
                 continue
             state = update(inc.confirmation, was_seen, self.policy)
             new_state = inc.state
@@ -277,21 +277,19 @@ class _Moments:
         return max(self.wrr / self.w - mx * mx - my * my, 0.0)
 
 
-def _in_view(inc: Incident, frame: LiveFrame, view: Polygon | None, proj: LocalProjection | None) -> bool:
+def _in_view(inc: Incident, frame: LiveFrame, view: Polygon | None) -> bool:
     if inc.lat is None or inc.lon is None:
         return inc.source == frame.source and frame.pose is None  # a fixed camera sees all it ever saw
-    if view is None or proj is None:
+    if view is None:
         return False  # a frame without a pose cannot say what it does not see
-    return bool(view.contains(Point(proj.to_xy(inc.lat, inc.lon))))
+    return bool(view.contains(Point(inc.lon, inc.lat)))
 
 
-def _view_polygon(frame: LiveFrame) -> tuple[Polygon | None, LocalProjection | None]:
+def _view_polygon(frame: LiveFrame) -> Polygon | None:
+    """The frame's ground footprint in (lon, lat), as incident extents are; None without a pose."""
     pose = frame.pose
     if pose is None:
-        return None, None
+        return None
     w, h = frame.width_height
-    ring = footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), max_range_m=500.0)
-    if len(ring) < 3:
-        return None, None
-    proj = LocalProjection(pose.lat, pose.lon)
-    return Polygon([proj.to_xy(lat, lon) for lat, lon in ring]), proj
+    ring = footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), MAX_GROUND_RANGE_M)
+    return _lonlat_polygon(ring) if len(ring) >= 3 else None

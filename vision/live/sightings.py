@@ -13,6 +13,9 @@ from tenken.geo import distance_m, footprint, georeference_pixel
 from vision.live.pose import DronePose
 
 Box = tuple[float, float, float, float]
+# How far from the drone the ground an image shows is taken to reach (a view up to the horizon is
+# clipped here): for a view's, a tile's or a box's footprint alike.
+MAX_GROUND_RANGE_M = 500.0
 # kind, confidence, box[, cut by a tile's inner edge: the object may go on beyond the box]
 BoxHit = tuple[str, float, Box] | tuple[str, float, Box, bool]
 SceneHit = tuple[str, float] | tuple[str, float, Box]  # kind, probability[, region of the frame]
@@ -120,7 +123,7 @@ def sightings_in_frame(
         # An object cut by the edge may be larger than the view: what its box covers on the ground is
         # part of it, however far that is from where its other parts were placed.
         ring = (
-            footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), 500.0, box)
+            footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), MAX_GROUND_RANGE_M, box)
             if cut or at_edge
             else []
         )
@@ -138,29 +141,12 @@ def sightings_in_frame(
         if placed is None:
             continue
         lat, lon, err = placed
-        # the whole region (the view, or the tile that saw it) is the finding: its error is its size
-        err = math.hypot(err, _region_radius_m(pose, w, h, region) / 2)
-        ring = footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), 500.0, region)
+        ring = footprint(pose.lat, pose.lon, pose.heading_deg, pose.camera(w, h), MAX_GROUND_RANGE_M, region)
+        # the whole region (the view, or the tile that saw it) is the finding: its error is its size,
+        # how far the ground it shows reaches from the ground at its centre
+        reach = max((distance_m(lat, lon, *corner) for corner in ring), default=0.0)
+        err = math.hypot(err, reach / 2)
         out.append(
             Sighting(kind, prob, frame.frame_id, frame.timestamp_s, lat, lon, err, None, shared, tuple(ring))
         )
     return out
-
-
-def _region_radius_m(pose: DronePose, w: int, h: int, region: Box, max_range_m: float = 500.0) -> float:
-    """How far the ground seen in `region` (frame pixels) reaches from the ground at its centre:
-    its corners, the far ones just below the horizon and at most `max_range_m` from the drone."""
-    cam = pose.camera(w, h)
-    x0, y0, x1, y1 = region
-    centre = cam.ground_offset((x0 + x1) / 2, (y0 + y1) / 2)
-    if centre is None:
-        return 0.0
-    top = max(y0, cam.horizon_row() + 0.02 * h)
-    radius = 0.0
-    for u, v in ((x0, y1), (x1, y1), (x1, top), (x0, top)):
-        off = cam.ground_offset(u, v)
-        if off is None:
-            continue
-        scale = min(1.0, max_range_m / max(math.hypot(*off), 1e-9))
-        radius = max(radius, math.dist((off[0] * scale, off[1] * scale), centre))
-    return radius
