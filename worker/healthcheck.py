@@ -87,8 +87,9 @@ def check(nodename: str, nvml_library: str = NVML_LIBRARY) -> str | None:
         return f"worker {nodename} has not started (no {path})"
     except (OSError, ValueError) as exc:
         return f"worker {nodename}: unreadable {path} ({exc})"
-    if not _alive(int(report.get("pid", 0))):
-        return f"worker {nodename}: its process {report.get('pid')} is gone"
+    pid = report.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or not _alive(pid):  # pid 0 would ask this process group
+        return f"worker {nodename}: its process {pid} is gone"
     if report.get("device") == "cuda":
         try:
             gpus = gpu_count(nvml_library)
